@@ -1,0 +1,59 @@
+# Set-up and checks for the course book. Two commands do everything on a fresh machine:
+#   make book   - build the website into _build/html (from the committed, executed notebooks)
+#   make test   - run every test: unit tests, autograder tests, the browser test, nbval
+# Both create .venv/ with the pinned stack on first use and reuse it afterwards.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+# The genuine offline Fashion-MNIST sample beside the checkout; override to use your own copy.
+export CONVBOOK_DATA_DIR ?= $(abspath ../shared/data/fashion-mnist)
+export CONVBOOK_PROGRESS ?= 0
+export MPLBACKEND ?= Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test unit notebooks chromium execute lint clean
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements/lock.txt
+	# d2l 1.0.3 pins numpy/matplotlib versions that break modern Python: no deps.
+	$(BIN)/python -m pip install -q --no-deps d2l==1.0.3
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Debian's Chromium for the browser test (needs root, as on CI and the dev machines).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: sudo apt-get install chromium (the browser test will skip)"; fi; }
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "Open $(abspath _build/html/index.html) in a browser."
+
+unit: $(STAMP) chromium
+	CONVBOOK_BUDGET=smoke $(BIN)/python -m pytest -n $(JOBS) --dist loadscope -p no:cacheprovider tests
+
+notebooks: $(STAMP)
+	CONVBOOK_BUDGET=smoke $(BIN)/python -m pytest -n $(JOBS) --dist loadscope -p no:cacheprovider \
+	  --nbval chapters solutions
+
+test: unit notebooks
+
+# Re-execute the chapter and solution notebooks in place (what the website shows).
+# BUDGET=cpu by default; on a GPU machine use BUDGET=full.
+BUDGET ?= cpu
+execute: $(STAMP)
+	CONVBOOK_BUDGET=$(BUDGET) $(BIN)/python tools/execute.py chapters/*.ipynb solutions/*/*.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf _build test-artifacts
