@@ -1,0 +1,53 @@
+"""Planted answers for solutions/7_6_lenet (format: README.md)."""
+
+PLANTED = [
+    {
+        "cell": "modern_lenet",
+        "why": "ignores num_classes (always 10 outputs), which the visible check cannot see",
+        "tests": ["test_modern_lenet_layers"],
+        "source": """
+class ModernLeNet(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        self.net = nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.LazyConv2d(16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Flatten(), nn.LazyLinear(120), nn.ReLU(), nn.LazyLinear(84), nn.ReLU(),
+            nn.LazyLinear(10),
+        )
+        self.net.apply(init_cnn)
+""",
+    },
+    {
+        "cell": "modern_lenet",
+        "why": "a copy of the sigmoid LeNet",
+        "tests": ["test_modern_lenet_layers", "test_modern_lenet_trains_faster"],
+        "source": """
+class ModernLeNet(LeNet):
+    pass
+""",
+    },
+    {
+        "cell": "modern_lenet",
+        "why": "correct, but warns (a UserWarning from warnings.warn) when built",
+        "expect": "full",
+        "source": """
+import warnings
+
+
+class ModernLeNet(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        warnings.warn("ModernLeNet: lazy layers are initialised on the first batch", UserWarning)
+        self.lr = lr
+        self.net = nn.Sequential(
+            nn.LazyConv2d(6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.LazyConv2d(16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2, 2),
+            nn.Flatten(), nn.LazyLinear(120), nn.ReLU(), nn.LazyLinear(84), nn.ReLU(),
+            nn.LazyLinear(num_classes),
+        )
+        self.net.apply(init_cnn)
+""",
+    },
+]

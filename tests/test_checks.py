@@ -1,0 +1,73 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convbook.checks import CheckFailed, assert_close_to, assert_equal, forbid
+
+
+def test_assert_close_to_accepts_values_within_tolerance():
+    assert_close_to(torch.ones(2, 3), torch.ones(2, 3) + 1e-7, "f(X)")
+    assert_close_to(2.0, torch.tensor(2.0), "a number")
+
+
+def test_assert_close_to_names_both_shapes_when_they_differ():
+    with pytest.raises(CheckFailed, match=r"f\(X\): expected shape \(2, 3\), got shape \(3, 2\)"):
+        assert_close_to(torch.zeros(2, 3), torch.zeros(3, 2), "f(X)")
+
+
+def test_assert_close_to_reports_the_first_wrong_value_and_how_many_differ():
+    got = torch.zeros(4, 5)
+    got[1, 2] = 7.0
+    got[3, 0] = 1.0
+    with pytest.raises(CheckFailed) as error:
+        assert_close_to(torch.zeros(4, 5), got, "g(X)")
+    message = str(error.value)
+    assert "2 of 20 values differ" in message
+    assert "index (1, 2): expected 0, got 7" in message
+
+
+def test_assert_close_to_treats_nan_as_wrong_and_non_tensors_as_failures():
+    with pytest.raises(CheckFailed, match="differ"):
+        assert_close_to(torch.zeros(3), torch.tensor([0.0, float("nan"), 0.0]), "h")
+    with pytest.raises(CheckFailed, match="expected a tensor"):
+        assert_close_to(torch.zeros(3), object(), "h")
+
+
+def test_check_failed_is_an_assertion_error_so_nbgrader_scores_the_cell_zero():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_assert_equal_compares_sizes_lists_and_tuples_alike():
+    assert_equal((2, 2), torch.Size([2, 2]), "shape")
+    assert_equal([(1, 2)], [[1, 2]], "shapes")
+    with pytest.raises(CheckFailed, match=r"count: expected 4, got 2"):
+        assert_equal(4, 2, "count")
+
+
+def test_forbid_blocks_functions_methods_and_the_layers_that_call_them():
+    x = torch.randn(1, 2, 4, 4)
+    names = ("torch.max", "torch.Tensor.max", "torch.nn.functional.avg_pool2d")
+    with forbid(*names, hint="use a convolution"):
+        with pytest.raises(CheckFailed, match="torch.max is not allowed.*use a convolution"):
+            torch.max(x)
+        with pytest.raises(CheckFailed, match="torch.Tensor.max is not allowed"):
+            x.max()
+        with pytest.raises(CheckFailed, match="avg_pool2d is not allowed"):
+            nn.AvgPool2d(2)(x)
+        F.relu(x)  # everything else still works
+
+
+def test_forbid_restores_everything_even_after_an_error():
+    original_avg_pool = F.avg_pool2d
+    with pytest.raises(RuntimeError), forbid("torch.Tensor.max", "torch.nn.functional.avg_pool2d"):
+        raise RuntimeError("student code crashed")
+    assert F.avg_pool2d is original_avg_pool
+    assert "max" not in vars(torch.Tensor)  # inherited method: the shadow is removed again
+    assert torch.tensor([1.0, 3.0]).max() == 3.0
+
+
+def test_forbid_rejects_names_that_do_not_exist_before_replacing_anything():
+    with pytest.raises(ValueError, match="does not exist"), forbid("torch.max", "torch.no_such_fn"):
+        pass
+    assert torch.max(torch.tensor([1.0, 2.0])) == 2.0
