@@ -1,0 +1,103 @@
+"""Every notebook opens in Colab ready to run: one setup cell and GPU-runtime metadata (issue 7).
+
+Checked for every chapter, solution and exercise notebook:
+
+- cell 1 is exactly the setup cell below. It installs ``convbook`` only where it is not
+  importable (Colab), from the repository named in ``_config.yml``, and installs nothing
+  else (no torch reinstall, no pinned d2l that would downgrade NumPy);
+- no other cell installs packages;
+- the metadata asks Colab for a GPU runtime (``accelerator: GPU``, ``colab.gpuType``) and a
+  Python 3 kernel.
+"""
+
+import re
+import shlex
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_GLOBS = ("chapters/*.ipynb", "solutions/*/*.ipynb", "exercises/*/*.ipynb")
+NOTEBOOKS = sorted(path for pattern in NOTEBOOK_GLOBS for path in ROOT.glob(pattern))
+
+SETUP_CELL = """\
+# Colab: install the course helpers once. Locally they are already installed.
+try:
+    import convbook
+except ImportError:
+    %pip install -q "convbook @ git+https://github.com/d2l-convbook/convbook\""""
+
+# A shell/magic install, or pip called from Python (``subprocess.run([..., "pip", "install"])``).
+INSTALL_COMMAND = re.compile(
+    r"^\s*[%!]\s*(pip|conda|mamba|uv|apt|apt-get)\b|\bpip[\"',\s]+install\b", re.MULTILINE
+)
+
+
+def _repository_url() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"]
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(path.relative_to(ROOT)) for path in paths]
+
+
+def test_setup_cell_installs_convbook_from_the_repository_in_config():
+    match = re.search(r'"convbook @ git\+(\S+)"', SETUP_CELL)
+    assert match is not None
+    assert match.group(1) == _repository_url()
+
+
+def test_setup_cell_installs_only_convbook_and_only_when_missing():
+    lines = SETUP_CELL.splitlines()
+    install_lines = [line for line in lines if INSTALL_COMMAND.search(line)]
+    assert install_lines == [lines[-1]], "exactly one install, as the last line"
+    assert lines[1:4] == ["try:", "    import convbook", "except ImportError:"]
+    arguments = shlex.split(lines[-1].strip().removeprefix("%pip install"))
+    requirements = [argument for argument in arguments if not argument.startswith("-")]
+    # One requirement, no pins: torch, numpy and d2l stay as Colab has them.
+    assert requirements == [f"convbook @ git+{_repository_url()}"]
+
+
+def test_there_are_chapter_notebooks_to_check():
+    assert any(path.parent.name == "chapters" for path in NOTEBOOKS), "no chapters/*.ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_first_cell_is_the_setup_cell(path: Path):
+    cells = _read(path).cells
+    assert cells, f"{path.name} has no cells"
+    first = cells[0]
+    assert first.cell_type == "code", f"cell 1 of {path.name} is {first.cell_type}, not code"
+    assert first.source.strip() == SETUP_CELL, (
+        f"cell 1 of {path.name} is not the setup cell.\nExpected:\n{SETUP_CELL}\n"
+        f"Got:\n{first.source}"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_other_cell_installs_packages(path: Path):
+    offenders = [
+        f"cell {number}: {match.group(0).strip()}"
+        for number, cell in enumerate(_read(path).cells[1:], start=2)
+        if cell.cell_type == "code"
+        for match in INSTALL_COMMAND.finditer(cell.source)
+    ]
+    assert not offenders, f"{path.name} installs packages outside the setup cell: {offenders}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_metadata_asks_colab_for_a_gpu_runtime(path: Path):
+    metadata = _read(path).metadata
+    assert metadata.get("accelerator") == "GPU", f"{path.name}: metadata.accelerator is not GPU"
+    colab = metadata.get("colab", {})
+    assert colab.get("gpuType"), f"{path.name}: metadata.colab.gpuType is missing"
+    kernelspec = metadata.get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", f"{path.name}: kernel is not python3"
+    assert kernelspec.get("language") == "python"
