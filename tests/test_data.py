@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from convbook import data as data_module
-from convbook.data import DataUnavailableError, Digits, FashionMNIST, read_idx
+from convbook.data import DataUnavailableError, Digits, FashionMNIST, read_idx, resize_matrix
 
 
 def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> Path:
@@ -187,3 +188,13 @@ def test_text_labels_and_visualize_on_fashion_classes(tmp_path):
     data = FashionMNIST(batch_size=8, root=tmp_path)
     assert data.text_labels([0, 9]) == ["t-shirt", "ankle boot"]
     data.visualize(next(iter(data.val_dataloader())), nrows=2, ncols=4)
+
+
+@pytest.mark.parametrize("size", [(224, 224), (96, 40), (20, 17), (7, 28)])
+def test_batched_resize_equals_bilinear_interpolation(size):
+    torch.manual_seed(0)
+    x = torch.rand(5, 1, 28, 28)
+    rows, cols = resize_matrix(28, size[0]), resize_matrix(28, size[1])
+    shrink = size[0] < 28 or size[1] < 28
+    expected = F.interpolate(x, size=size, mode="bilinear", antialias=shrink)
+    torch.testing.assert_close(rows @ x @ cols.T, expected, atol=1e-6, rtol=0)

@@ -28,6 +28,7 @@ __all__ = [
     "ImageBatches",
     "ImageClassificationData",
     "read_idx",
+    "resize_matrix",
 ]
 
 DATA_DIR_ENV = "CONVBOOK_DATA_DIR"
@@ -180,6 +181,19 @@ def _check_resize(resize: int | tuple[int, int]) -> tuple[int, int]:
     return size
 
 
+def resize_matrix(size_in: int, size_out: int, device: torch.device | str = "cpu") -> Tensor:
+    """The (size_out, size_in) matrix of 1-D bilinear resizing, antialiased when shrinking.
+
+    Bilinear resizing is separable, so resizing an (H, W) image to (h, w) is
+    ``resize_matrix(H, h) @ image @ resize_matrix(W, w).T``: two small matrix products,
+    faster than ``F.interpolate`` on a CPU and equal to it up to float rounding. The matrix
+    is ``F.interpolate`` applied to the identity, one basis vector per row.
+    """
+    eye = torch.eye(size_in, device=device).reshape(size_in, 1, 1, size_in)
+    rows = F.interpolate(eye, size=(1, size_out), mode="bilinear", antialias=size_out < size_in)
+    return rows.reshape(size_in, size_out).T.contiguous()
+
+
 class ImageBatches:
     """An iterable of ``(X, y)`` minibatches over uint8 images held in memory.
 
@@ -211,9 +225,20 @@ class ImageBatches:
             x = self.images[idx].to(self.device, non_blocking=True)  # uint8: 4x less to copy
             x = x.unsqueeze(1).float().div_(255)  # N x 1 x 28 x 28
             if tuple(x.shape[-2:]) != self.resize:
-                shrink = self.resize[0] < x.shape[-2] or self.resize[1] < x.shape[-1]
-                x = F.interpolate(x, size=self.resize, mode="bilinear", antialias=shrink)
+                rows, cols = self._resize_matrices()
+                x = rows @ x @ cols  # N x 1 x h x w
             yield x, self.labels[idx].to(self.device, non_blocking=True)
+
+    def _resize_matrices(self) -> tuple[Tensor, Tensor]:
+        key = (self.device, self.resize)
+        if getattr(self, "_matrices_key", None) != key:
+            (h, w), (height, width) = self.resize, self.images.shape[-2:]
+            self._matrices = (
+                resize_matrix(height, h, self.device),
+                resize_matrix(width, w, self.device).T,
+            )
+            self._matrices_key = key
+        return self._matrices
 
 
 class ImageClassificationData:
