@@ -1,0 +1,33 @@
+"""The ``convbook`` command line (``convbook grade ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``convbook`` console script.
+
+    Args:
+        argv: arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(prog="convbook", description="Course helpers for convbook.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="autograde a folder of student submissions")
+    from .grading.app import build_parser, run
+
+    build_parser(grade)
+    args = parser.parse_args(argv)
+    if args.command == "grade":
+        return run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
