@@ -1,0 +1,82 @@
+"""One epoch of every chapter-7/8 model at the active budget: seconds and accuracy each.
+
+Each model gets d2l's learning rate, batch size 128 and d2l's resize capped by the budget
+(``Budget.image_size``, never below what the model can take). On a GPU the default budget is
+``full``: d2l's own setting, every batch, full-size images. The epoch count is one for all.
+
+    CONVBOOK_DATA_DIR=../shared/data/fashion-mnist CONVBOOK_BUDGET=smoke \\
+        python bench/bench_models.py
+
+Last line: RESULT models=<n> total_s=<seconds of training, all models together>.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+
+from convbook import FashionMNIST, Trainer, current_budget, num_gpus  # noqa: E402
+from convbook.models import (  # noqa: E402
+    VGG,
+    VGG11_NARROW_ARCH,
+    AlexNet,
+    BNLeNet,
+    Classifier,
+    GoogLeNet,
+    LeNet,
+    NiN,
+    ResNet18,
+)
+
+# name -> (constructor with d2l's learning rate, d2l's resize); batch 128 for all, as in d2l
+D2L_SETTINGS: dict[str, tuple[Callable[[], Classifier], int]] = {
+    "LeNet": (lambda: LeNet(lr=0.1), 28),
+    "AlexNet": (lambda: AlexNet(lr=0.01), 224),
+    "VGG": (lambda: VGG(VGG11_NARROW_ARCH, lr=0.01), 224),
+    "NiN": (lambda: NiN(lr=0.05), 224),
+    "GoogLeNet": (lambda: GoogLeNet(lr=0.01), 96),
+    "BNLeNet": (lambda: BNLeNet(lr=0.1), 28),
+    "ResNet18": (lambda: ResNet18(lr=0.01), 96),
+}
+BATCH_SIZE = 128
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="*", default=list(D2L_SETTINGS), help="subset to run")
+    args = parser.parse_args()
+    unknown = sorted(set(args.models) - set(D2L_SETTINGS))
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {list(D2L_SETTINGS)}")
+    os.environ.setdefault("CONVBOOK_PROGRESS", "0")
+    budget = current_budget()
+    print(f"{budget.describe()}; {num_gpus()} GPU(s); torch {torch.__version__}, "
+          f"{torch.get_num_threads()} CPU threads")  # fmt: skip
+    print(f"{'model':<10} {'size':>5} {'params':>10} {'epoch_s':>8} {'val_acc':>8}")
+    total = 0.0
+    for name in args.models:
+        build, d2l_size = D2L_SETTINGS[name]
+        torch.manual_seed(0)
+        model = build()
+        size = budget.image_size(d2l_size, minimum=getattr(model, "min_image_size", 1))
+        with contextlib.redirect_stdout(io.StringIO()):  # keep one line per model
+            data = FashionMNIST(batch_size=BATCH_SIZE, resize=(size, size))
+            history = Trainer(max_epochs=1, num_gpus=1, plot=False).fit(model, data)
+        params = sum(p.numel() for p in model.parameters())
+        total += history.seconds
+        print(f"{name:<10} {size:>5} {params:>10,} {history.seconds:>8.2f} "
+              f"{history.val_acc[-1]:>8.3f}")  # fmt: skip
+    print(f"data: {data.describe()}; device: {history.device}")
+    print(f"RESULT models={len(args.models)} total_s={total:.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
