@@ -9,26 +9,6 @@ from torch import nn
 from convbook.models import AlexNet
 
 
-def _loss_before_and_after_sgd(model: nn.Module, size: int, steps: int = 3) -> tuple[float, float]:
-    """Eval-mode loss on one fixed batch before and after ``steps`` SGD steps on it."""
-    gen = torch.Generator().manual_seed(1)
-    x = torch.rand(8, 1, size, size, generator=gen)
-    y = torch.arange(8)
-    model.eval()
-    with torch.no_grad():
-        before = model.loss(model(x), y).item()
-    model.train()
-    optimizer = model.configure_optimizers()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model.loss(model(x), y).backward()
-        optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        after = model.loss(model(x), y).item()
-    return before, after
-
-
 def test_alexnet_gives_one_logit_per_class_at_224() -> None:
     torch.manual_seed(0)
     model = AlexNet().eval()
@@ -89,7 +69,9 @@ def test_alexnet_is_xavier_initialised_after_first_forward() -> None:
         assert torch.count_nonzero(layer.bias) == 0
 
 
-def test_alexnet_loss_drops_on_a_fixed_batch_within_three_sgd_steps() -> None:
+def test_alexnet_loss_drops_on_a_fixed_batch_within_three_sgd_steps(
+    loss_before_after_sgd,
+) -> None:
     torch.manual_seed(0)
-    before, after = _loss_before_and_after_sgd(AlexNet(lr=0.1), size=AlexNet.min_image_size)
+    before, after = loss_before_after_sgd(AlexNet(lr=0.1), size=AlexNet.min_image_size)
     assert after < before - 5e-3

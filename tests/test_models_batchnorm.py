@@ -140,17 +140,8 @@ def test_scratch_and_library_bn_lenet_agree_with_the_same_weights():
 
 
 @pytest.mark.parametrize("model_class", [BNLeNetScratch, BNLeNet])
-def test_bn_lenet_loss_drops_on_a_fixed_small_batch(model_class):
+def test_bn_lenet_loss_drops_on_a_fixed_small_batch(model_class, sgd_losses):
     torch.manual_seed(0)
     x, y = torch.randn(16, 1, 28, 28), torch.arange(16) % 10
-    model = model_class(lr=0.1)
-    model(x)  # materialise the lazy layers before the optimizer sees them
-    optimizer = model.configure_optimizers()
-    losses = []
-    for _ in range(5):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = sgd_losses(model_class(lr=0.1), x, y, steps=5)
     assert losses[-1] < 0.8 * losses[0]

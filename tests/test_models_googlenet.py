@@ -1,7 +1,6 @@
 """GoogLeNet and the Inception block (section 8.4)."""
 
 import torch
-from torch import nn
 
 from convbook.models import GoogLeNet, Inception
 
@@ -14,18 +13,6 @@ SHAPES_AT_96 = [
     (1, 1024),
     (1, 10),
 ]
-
-
-def _losses_on_fixed_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int):
-    optimizer = model.configure_optimizers()
-    losses = []
-    for _ in range(steps):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
 
 
 def test_inception_concatenates_the_four_branches_at_the_input_resolution():
@@ -70,9 +57,9 @@ def test_googlenet_layers_get_xavier_init_after_the_first_forward():
     assert torch.all(head.bias == 0)
 
 
-def test_googlenet_loss_drops_on_a_fixed_small_batch():
+def test_googlenet_loss_drops_on_a_fixed_small_batch(sgd_losses):
     torch.manual_seed(0)
     x, y = torch.randn(4, 1, 32, 32), torch.arange(4)
     model = GoogLeNet(lr=0.1)
-    losses = _losses_on_fixed_batch(model, x, y, steps=3)
+    losses = sgd_losses(model, x, y, steps=3)
     assert losses[-1] < losses[0]

@@ -9,26 +9,6 @@ from torch import nn
 from convbook.models import NiN, nin_block
 
 
-def _loss_before_and_after_sgd(model: nn.Module, size: int, steps: int = 3) -> tuple[float, float]:
-    """Eval-mode loss on one fixed batch before and after ``steps`` SGD steps on it."""
-    gen = torch.Generator().manual_seed(1)
-    x = torch.rand(8, 1, size, size, generator=gen)
-    y = torch.arange(8)
-    model.eval()
-    with torch.no_grad():
-        before = model.loss(model(x), y).item()
-    model.train()
-    optimizer = model.configure_optimizers()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model.loss(model(x), y).backward()
-        optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        after = model.loss(model(x), y).item()
-    return before, after
-
-
 def test_nin_block_is_one_convolution_then_two_1x1_convolutions() -> None:
     block = nin_block(8, kernel_size=3, strides=1, padding=1)
     with torch.no_grad():
@@ -125,7 +105,9 @@ def test_nin_is_xavier_initialised_after_first_forward() -> None:
             assert conv.weight.std().item() == pytest.approx(bound / math.sqrt(3.0), rel=0.05)
 
 
-def test_nin_loss_drops_on_a_fixed_batch_within_three_sgd_steps() -> None:
+def test_nin_loss_drops_on_a_fixed_batch_within_three_sgd_steps(
+    loss_before_after_sgd,
+) -> None:
     torch.manual_seed(0)
-    before, after = _loss_before_and_after_sgd(NiN(lr=0.1), size=NiN.min_image_size)
+    before, after = loss_before_after_sgd(NiN(lr=0.1), size=NiN.min_image_size)
     assert after < before - 5e-4

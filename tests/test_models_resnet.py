@@ -86,18 +86,10 @@ def test_resnet_first_stage_keeps_resolution_and_later_stages_use_1x1_shortcut()
         assert stage[1].conv3 is None
 
 
-def test_resnet18_loss_drops_on_a_fixed_small_batch():
+def test_resnet18_loss_drops_on_a_fixed_small_batch(sgd_losses):
     torch.manual_seed(0)
     x, y = torch.randn(8, 1, 32, 32), torch.arange(8) % 10
-    model = ResNet18(lr=0.01)
-    optimizer = model.configure_optimizers()
-    losses = []
-    for _ in range(3):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = sgd_losses(ResNet18(lr=0.01), x, y, steps=3)
     assert losses[-1] < losses[0]
 
 

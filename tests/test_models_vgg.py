@@ -46,26 +46,6 @@ def _count(model: nn.Module, kind: type) -> int:
     return sum(isinstance(m, kind) for m in model.modules())
 
 
-def _loss_before_and_after_sgd(model: nn.Module, size: int, steps: int = 3) -> tuple[float, float]:
-    """Eval-mode loss on one fixed batch before and after ``steps`` SGD steps on it."""
-    gen = torch.Generator().manual_seed(1)
-    x = torch.rand(8, 1, size, size, generator=gen)
-    y = torch.arange(8)
-    model.eval()
-    with torch.no_grad():
-        before = model.loss(model(x), y).item()
-    model.train()
-    optimizer = model.configure_optimizers()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        model.loss(model(x), y).backward()
-        optimizer.step()
-    model.eval()
-    with torch.no_grad():
-        after = model.loss(model(x), y).item()
-    return before, after
-
-
 def test_vgg_block_keeps_channels_count_and_halves_height_and_width() -> None:
     block = vgg_block(2, 8)
     with torch.no_grad():
@@ -150,7 +130,9 @@ def test_vgg_is_xavier_initialised_after_first_forward() -> None:
             assert layer.weight.std().item() == pytest.approx(bound / math.sqrt(3.0), rel=0.05)
 
 
-def test_vgg_loss_drops_on_a_fixed_batch_within_three_sgd_steps() -> None:
+def test_vgg_loss_drops_on_a_fixed_batch_within_three_sgd_steps(
+    loss_before_after_sgd,
+) -> None:
     torch.manual_seed(0)
-    before, after = _loss_before_and_after_sgd(VGG(VGG11_NARROW_ARCH, lr=0.1), size=32)
+    before, after = loss_before_after_sgd(VGG(VGG11_NARROW_ARCH, lr=0.1), size=32)
     assert after < before - 5e-3
