@@ -15,7 +15,6 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Callable
 
 import matplotlib
 
@@ -24,56 +23,40 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 from convbook import FashionMNIST, Trainer, current_budget, num_gpus  # noqa: E402
-from convbook.models import (  # noqa: E402
-    VGG,
-    VGG11_NARROW_ARCH,
-    AlexNet,
-    BNLeNet,
-    Classifier,
-    GoogLeNet,
-    LeNet,
-    NiN,
-    ResNet18,
-)
+from convbook.models.zoo import D2L_ZOO  # noqa: E402
 
-# name -> (constructor with d2l's learning rate, d2l's resize); batch 128 for all, as in d2l
-D2L_SETTINGS: dict[str, tuple[Callable[[], Classifier], int]] = {
-    "LeNet": (lambda: LeNet(lr=0.1), 28),
-    "AlexNet": (lambda: AlexNet(lr=0.01), 224),
-    "VGG": (lambda: VGG(VGG11_NARROW_ARCH, lr=0.01), 224),
-    "NiN": (lambda: NiN(lr=0.05), 224),
-    "GoogLeNet": (lambda: GoogLeNet(lr=0.01), 96),
-    "BNLeNet": (lambda: BNLeNet(lr=0.1), 28),
-    "ResNet18": (lambda: ResNet18(lr=0.01), 96),
-}
 BATCH_SIZE = 128
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", default=list(D2L_SETTINGS), help="subset to run")
+    parser.add_argument("models", nargs="*", default=list(D2L_ZOO), help="subset to run")
     args = parser.parse_args()
-    unknown = sorted(set(args.models) - set(D2L_SETTINGS))
+    unknown = sorted(set(args.models) - set(D2L_ZOO))
     if unknown:
-        parser.error(f"unknown models {unknown}; choose from {list(D2L_SETTINGS)}")
+        parser.error(f"unknown models {unknown}; choose from {list(D2L_ZOO)}")
     os.environ.setdefault("CONVBOOK_PROGRESS", "0")
     budget = current_budget()
-    print(f"{budget.describe()}; {num_gpus()} GPU(s); torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads")  # fmt: skip
+    print(
+        f"{budget.describe()}; {num_gpus()} GPU(s); torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads"
+    )
     print(f"{'model':<10} {'size':>5} {'params':>10} {'epoch_s':>8} {'val_acc':>8}")
     total = 0.0
     for name in args.models:
-        build, d2l_size = D2L_SETTINGS[name]
+        setting = D2L_ZOO[name]
         torch.manual_seed(0)
-        model = build()
-        size = budget.image_size(d2l_size, minimum=getattr(model, "min_image_size", 1))
+        model = setting.build()
+        size = budget.image_size(setting.image_size, minimum=getattr(model, "min_image_size", 1))
         with contextlib.redirect_stdout(io.StringIO()):  # keep one line per model
             data = FashionMNIST(batch_size=BATCH_SIZE, resize=(size, size))
             history = Trainer(max_epochs=1, num_gpus=1, plot=False).fit(model, data)
         params = sum(p.numel() for p in model.parameters())
         total += history.seconds
-        print(f"{name:<10} {size:>5} {params:>10,} {history.seconds:>8.2f} "
-              f"{history.val_acc[-1]:>8.3f}")  # fmt: skip
+        print(
+            f"{name:<10} {size:>5} {params:>10,} {history.seconds:>8.2f} "
+            f"{history.val_acc[-1]:>8.3f}"
+        )
     print(f"data: {data.describe()}; device: {history.device}")
     print(f"RESULT models={len(args.models)} total_s={total:.1f}")
 
