@@ -2,32 +2,17 @@
 
     CONVBOOK_BUDGET=cpu python tools/execute.py chapters/7_6_lenet.ipynb ...
 
-Runs each notebook top to bottom in its own folder with a fresh kernel, keeps the outputs,
-and stops at the first failing cell with the notebook's name and the error.
+Runs each notebook top to bottom in its own folder with a fresh kernel
+(``convbook.notebooks.execute``), keeps the outputs, and stops at the first failing cell
+with the notebook's name and the error; a notebook that fails is left as it was.
 """
 
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
-
-def execute(path: Path, timeout: int) -> float:
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    ).execute()
-    nbformat.write(nb, path)
-    return time.perf_counter() - start
+from convbook.notebooks import execute
 
 
 def main() -> int:
@@ -38,12 +23,11 @@ def main() -> int:
     os.environ.setdefault("CONVBOOK_PROGRESS", "0")
     budget = os.environ.get("CONVBOOK_BUDGET", "(default)")
     for path in args.notebooks:
-        try:
-            seconds = execute(path, args.timeout)
-        except CellExecutionError as exc:
-            print(f"{path}: failed\n{exc}", file=sys.stderr)
+        run = execute(path, write=True, timeout=args.timeout)
+        if not run.ok:
+            print(f"{path}: failed at {run.error}", file=sys.stderr)
             return 1
-        print(f"{path}: executed in {seconds:.0f} s (budget {budget})")
+        print(f"{path}: executed in {run.seconds:.0f} s (budget {budget})")
     return 0
 
 
