@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from convbook.extras import MissingExtraError, require
+
 __all__ = ["main"]
 
 
@@ -17,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status.
     """
+    try:  # the grading extra: say what to install rather than fail on an import
+        for module in ("nbformat", "nbclient", "nbgrader"):
+            require(module, "convbook grade")
+    except MissingExtraError as exc:
+        print(f"convbook: {exc}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="convbook", description="Course helpers for convbook.")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="autograde a folder of student submissions")
