@@ -2,15 +2,18 @@
 
 Checked for every chapter, solution and exercise notebook:
 
-- cell 1 is exactly the setup cell below. It installs ``convbook`` only where it is not
-  importable (Colab), from the repository named in ``_config.yml``, and installs nothing
-  else (no torch reinstall, no pinned d2l that would downgrade NumPy);
+- cell 1 is exactly the setup cell that ``tools/setup_cell.py`` writes from ``_config.yml``.
+  It installs ``convbook[book]`` only where it is not importable (Colab), from the
+  repository named there unless ``CONVBOOK_REQUIREMENT`` says otherwise, and installs
+  nothing else (no torch reinstall, no pinned d2l that would downgrade NumPy). That it
+  really installs, and leaves torch and NumPy alone, is shown in ``test_fresh_install.py``;
 - no other cell installs packages;
 - the metadata asks Colab for a GPU runtime (``accelerator: GPU``, ``colab.gpuType``) and a
   Python 3 kernel.
 """
 
 import re
+import runpy
 import shlex
 from pathlib import Path
 
@@ -19,15 +22,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_GLOBS = ("chapters/*.ipynb", "solutions/*/*.ipynb", "exercises/*/*.ipynb")
-NOTEBOOKS = sorted(path for pattern in NOTEBOOK_GLOBS for path in ROOT.glob(pattern))
-
-SETUP_CELL = """\
-# Colab: install the course helpers once. Locally they are already installed.
-try:
-    import convbook
-except ImportError:
-    %pip install -q "convbook @ git+https://github.com/d2l-convbook/convbook\""""
+SETUP = runpy.run_path(str(ROOT / "tools" / "setup_cell.py"))
+SETUP_CELL = SETUP["setup_cell"]()
+NOTEBOOKS = SETUP["notebooks"]()
 
 # A shell/magic install, or pip called from Python (``subprocess.run([..., "pip", "install"])``).
 INSTALL_COMMAND = re.compile(
@@ -48,10 +45,10 @@ def _ids(paths: list[Path]) -> list[str]:
     return [str(path.relative_to(ROOT)) for path in paths]
 
 
-def test_setup_cell_installs_convbook_from_the_repository_in_config():
-    match = re.search(r'"convbook @ git\+(\S+)"', SETUP_CELL)
-    assert match is not None
-    assert match.group(1) == _repository_url()
+def test_setup_cell_installs_from_the_repository_in_config():
+    default = re.search(r'"CONVBOOK_REQUIREMENT", "([^"]+)"', SETUP_CELL)
+    assert default is not None, SETUP_CELL
+    assert default.group(1) == f"convbook[book] @ git+{_repository_url()}"
 
 
 def test_setup_cell_installs_only_convbook_and_only_when_missing():
@@ -60,9 +57,8 @@ def test_setup_cell_installs_only_convbook_and_only_when_missing():
     assert install_lines == [lines[-1]], "exactly one install, as the last line"
     assert lines[1:4] == ["try:", "    import convbook", "except ImportError:"]
     arguments = shlex.split(lines[-1].strip().removeprefix("%pip install"))
-    requirements = [argument for argument in arguments if not argument.startswith("-")]
-    # One requirement, no pins: torch, numpy and d2l stay as Colab has them.
-    assert requirements == [f"convbook @ git+{_repository_url()}"]
+    # One requirement, no pins: torch, numpy and d2l stay as the runtime has them.
+    assert [argument for argument in arguments if not argument.startswith("-")] == ["{requirement}"]
 
 
 def test_there_are_chapter_notebooks_to_check():
