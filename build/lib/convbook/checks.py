@@ -1,0 +1,159 @@
+"""Checks that the exercise notebooks' test cells use (sections 7.1-8.6).
+
+A failed check raises :class:`CheckFailed` with a message meant for the student: what was
+checked, what was expected and what the answer gave. nbgrader then shows that message in
+the feedback instead of a bare ``AssertionError``.
+"""
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["CheckFailed", "assert_close_to", "assert_equal", "forbid"]
+
+
+class CheckFailed(AssertionError):
+    """An exercise answer is wrong; the message says what was expected and what came back."""
+
+
+def _as_tensor(value: Any, what: str) -> Tensor:
+    if isinstance(value, Tensor):
+        return value.detach()
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise CheckFailed(
+            f"{what}: expected a tensor, got {type(value).__name__} ({error})"
+        ) from None
+
+
+def _shape(value: Tensor) -> tuple[int, ...]:
+    return tuple(value.shape)
+
+
+def assert_close_to(
+    expected: Any, got: Any, what: str, *, rtol: float = 1e-4, atol: float = 1e-5
+) -> None:
+    """Check that ``got`` has the shape of ``expected`` and (nearly) the same values.
+
+    Args:
+        expected: the reference result (tensor, array or number).
+        got: the student's result.
+        what: how the message names the result, e.g. ``"corr2d_matmul(X, K) for X of shape
+            (7, 9)"``.
+        rtol: relative tolerance, as in ``torch.allclose``.
+        atol: absolute tolerance, as in ``torch.allclose``.
+
+    Raises:
+        CheckFailed: if ``got`` is not a tensor-like value, has another shape, has NaNs
+            where ``expected`` has none, or differs by more than the tolerance.
+    """
+    expected_t = _as_tensor(expected, what).to("cpu")
+    got_t = _as_tensor(got, what).to("cpu")
+    if _shape(got_t) != _shape(expected_t):
+        raise CheckFailed(f"{what}: expected shape {_shape(expected_t)}, got shape {_shape(got_t)}")
+    if expected_t.is_complex() or got_t.is_complex():
+        raise CheckFailed(f"{what}: expected real values, got dtype {got_t.dtype}")
+    expected_f = expected_t.to(torch.float64)
+    got_f = got_t.to(torch.float64)
+    bad = ~torch.isclose(got_f, expected_f, rtol=rtol, atol=atol, equal_nan=True)
+    if not bool(bad.any()):
+        return
+    error = (got_f - expected_f).abs().nan_to_num(nan=float("inf"))
+    index = tuple(int(i) for i in torch.nonzero(bad)[0]) if error.dim() else ()
+    message = (
+        f"{what}: {int(bad.sum())} of {bad.numel()} values differ; "
+        f"the first at index {index}: expected {expected_f[index].item():.6g}, "
+        f"got {got_f[index].item():.6g}"
+    )
+    if expected_t.numel() <= 16:
+        message += f"\nexpected:\n{expected_t}\ngot:\n{got_t}"
+    raise CheckFailed(message)
+
+
+def assert_equal(expected: Any, got: Any, what: str) -> None:
+    """Check an exact value: a shape, a count, a tuple of ints.
+
+    Tensors and lists are compared as tuples, so ``torch.Size([2, 2])`` equals ``(2, 2)``.
+
+    Args:
+        expected: the reference value.
+        got: the student's value.
+        what: how the message names the value.
+
+    Raises:
+        CheckFailed: if the values differ.
+    """
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, Tensor) and value.numel() == 1:
+            return value.item()
+        if isinstance(value, (list, tuple, torch.Size)):
+            return tuple(normalise(item) for item in value)
+        return value
+
+    if normalise(got) != normalise(expected):
+        raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}")
+
+
+def _resolve(dotted: str) -> tuple[Any, str]:
+    """``"torch.nn.functional.avg_pool2d"`` -> (the ``torch.nn.functional`` module, name)."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:-1]:
+            owner = getattr(owner, attribute)
+        return owner, parts[-1]
+    raise ValueError(f"cannot resolve {dotted!r}: give a dotted path such as 'torch.max'")
+
+
+@contextlib.contextmanager
+def forbid(*names: str, hint: str = "") -> Iterator[None]:
+    """Make functions unavailable inside the ``with`` block.
+
+    Each dotted name (``"torch.max"``, ``"torch.Tensor.amax"``,
+    ``"torch.nn.functional.avg_pool2d"``) is replaced by a function that raises
+    :class:`CheckFailed` naming it; everything is restored when the block ends, even on
+    error. Layers that call a forbidden function (``nn.AvgPool2d`` calls
+    ``F.avg_pool2d``) fail too.
+
+    Args:
+        names: dotted paths of the functions to forbid.
+        hint: appended to the message, e.g. ``"use a convolution instead"``.
+
+    Raises:
+        ValueError: if a name cannot be resolved (before anything is replaced).
+    """
+    targets = []
+    for dotted in names:
+        owner, attribute = _resolve(dotted)
+        if not hasattr(owner, attribute):
+            raise ValueError(f"{dotted!r} does not exist")
+        targets.append((dotted, owner, attribute))
+
+    saved = []
+    try:
+        for dotted, owner, attribute in targets:
+            own = attribute in vars(owner)
+            saved.append((owner, attribute, own, vars(owner).get(attribute)))
+
+            def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
+                raise CheckFailed(
+                    f"{_name} is not allowed in this exercise" + (f": {hint}" if hint else "")
+                )
+
+            setattr(owner, attribute, blocked)
+        yield
+    finally:
+        for owner, attribute, own, original in reversed(saved):
+            if own:
+                setattr(owner, attribute, original)
+            else:
+                delattr(owner, attribute)  # inherited (e.g. from torch._C.TensorBase)

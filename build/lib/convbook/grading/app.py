@@ -1,0 +1,365 @@
+"""``convbook grade``: grade a folder of submissions in parallel, safely, into OUT.
+
+Flow: collect the submissions; build (or reuse) a temporary nbgrader course from the
+solutions; reuse cached results for submissions that did not change; hand the others to
+``--jobs`` long-lived worker processes (each in its own namespaces, see ``sandbox``);
+merge every result into ``OUT/gradebook.db`` from this process; write ``grades.csv``,
+the feedback pages and the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .collect import Submission, check_readable, collect, find_assignments
+from .course import make_course
+from .gradebook import init_gradebook, record_grades
+from .pool import WorkerSlot
+from .report import Outcome, Row, outcome_of, summary_table, write_csv, write_feedback
+from .sandbox import isolation_report
+from .worker import CellGrade, Request
+
+__all__ = ["Settings", "grade_folder", "main"]
+
+GRADER_VERSION = "1"
+REPO = Path(__file__).resolve().parents[3]
+WORKER_OVERHEAD_SECONDS = 180  # nbgrader start-up, feedback; added to the notebook budget
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and parallelism of one grading run."""
+
+    jobs: int = 2
+    cell_timeout: int = 60
+    notebook_timeout: float = 600.0
+    memory_mb: int = 6144
+    file_mb: int = 64
+    max_output_bytes: int = 200_000
+    progress: bool = True
+
+
+def _digest(*paths: Path) -> str:
+    sha = hashlib.sha256()
+    for path in paths:
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and ".ipynb_checkpoints" not in file.parts:
+                sha.update(file.name.encode())
+                sha.update(file.read_bytes())
+    return sha.hexdigest()
+
+
+def find_solutions(given: Path | None) -> Path:
+    """The solutions folder: the option, else ``./solutions``, else the repository's."""
+    for candidate in (given, Path.cwd() / "solutions", REPO / "solutions"):
+        if candidate is not None and Path(candidate).is_dir():
+            return Path(candidate).resolve()
+    raise ValueError("no solutions folder found; pass --solutions DIR")
+
+
+class _Course:
+    """The cached template course in ``OUT/.convbook/course``."""
+
+    def __init__(self, state: Path, solutions: Path, assignments: list[str]) -> None:
+        self.root = state / "course"
+        stamp_file = state / "course.json"
+        stamp = {a: _digest(solutions / a) for a in sorted(assignments)}
+        old = json.loads(stamp_file.read_text()) if stamp_file.exists() else None
+        self.rebuilt = old != stamp
+        if self.rebuilt:
+            shutil.rmtree(self.root, ignore_errors=True)
+            make_course(self.root, sorted(assignments), solutions=solutions)
+            stamp_file.write_text(json.dumps(stamp, indent=1))
+        self.digests = stamp
+        self.db = self.root / "gradebook.db"
+        self.config = self.root / "nbgrader_config.py"
+
+    def release(self, assignment: str, notebook: str) -> Path:
+        for folder in ("exercises", "release"):
+            path = self.root / folder / assignment / f"{notebook}.ipynb"
+            if path.exists():
+                return path
+        raise ValueError(f"no release of {assignment}/{notebook} in {self.root}")
+
+    def max_scores(self) -> dict[tuple[str, str], float]:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{self.db}") as gradebook:
+            return {
+                (a.name, nb.name): float(nb.max_score)
+                for a in gradebook.assignments
+                for nb in a.notebooks
+            }
+
+
+def grade_folder(
+    submissions_dir: Path,
+    out: Path,
+    solutions: Path | None = None,
+    settings: Settings | None = None,
+) -> list[Row]:
+    """Grade every submission in ``submissions_dir`` into ``out``.
+
+    Args:
+        submissions_dir: nbgrader-layout, flat or zipped submissions.
+        out: output folder (created); reruns reuse its cache.
+        solutions: folder of nbgrader source assignments; see ``find_solutions``.
+        settings: limits and parallelism.
+
+    Returns:
+        The rows written to ``out/grades.csv``.
+
+    Raises:
+        ValueError: if a folder is missing or no submission matches an assignment.
+    """
+    settings = settings or Settings()
+    submissions_dir, out = Path(submissions_dir).resolve(), Path(out).resolve()
+    solutions = find_solutions(solutions)
+    available = find_assignments(solutions)
+    out.mkdir(parents=True, exist_ok=True)
+    state = out / ".convbook"
+    state.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(state, 0o700)
+    staging = state / "unzipped"
+    shutil.rmtree(staging, ignore_errors=True)
+    found, warnings = collect(submissions_dir, available, staging)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    assignments = sorted({s.assignment for s in found})
+    if not assignments:
+        raise ValueError(f"no submissions for any of {sorted(available)} in {submissions_dir}")
+
+    course = _Course(state, solutions, assignments)
+    db_url = init_gradebook(out / "gradebook.db", course.db, fresh=course.rebuilt)
+    max_scores = course.max_scores()
+    cache_dir = state / "cache"
+    outcomes: dict[Submission, Outcome] = {}
+    todo: list[tuple[Submission, str]] = []
+    for submission in found:
+        max_score = max_scores.get((submission.assignment, submission.notebook), 0.0)
+        base = dict(student_id=submission.student, assignment=submission.assignment,
+                    notebook=submission.notebook, score=0, max_score=max_score)  # fmt: skip
+        if submission.path is None:
+            outcomes[submission] = Outcome(
+                Row(**base, status="missing", message=submission.message), None
+            )
+            continue
+        problem = check_readable(submission.path)
+        if problem:
+            outcomes[submission] = Outcome(Row(**base, status="unreadable", message=problem), None)
+            continue
+        key = hashlib.sha256(
+            json.dumps(
+                [
+                    GRADER_VERSION,
+                    course.digests[submission.assignment],
+                    asdict(settings) | {"jobs": 0, "progress": 0},
+                ]
+            ).encode()
+            + submission.path.read_bytes()
+        ).hexdigest()
+        cached = _load_cache(cache_dir, submission, key, out)
+        if cached is not None:
+            outcomes[submission] = cached
+        else:
+            todo.append((submission, key))
+
+    regraded = sorted(f"{s.student}/{s.assignment}/{s.notebook}" for s, _ in todo)
+    (state / "last_run.json").write_text(json.dumps(regraded))
+    hide = sorted({str(solutions), str(submissions_dir), str(out), str(Path.home())})
+    if todo:
+        print(isolation_report(), file=sys.stderr)
+        _grade_in_parallel(todo, course, settings, hide, max_scores, out, cache_dir, outcomes)
+
+    rows = []
+    for submission in found:
+        outcome = outcomes[submission]
+        record_grades(db_url, submission.student, submission.assignment, submission.notebook,
+                      outcome.grades, outcome.needs_review)  # fmt: skip
+        target = (
+            out
+            / "feedback"
+            / submission.student
+            / submission.assignment
+            / f"{submission.notebook}.html"
+        )
+        if not target.exists() or outcome.grades is None:
+            write_feedback(outcome.row, None, target)
+        rows.append(outcome.row)
+    write_csv(rows, out / "grades.csv")
+    shutil.rmtree(staging, ignore_errors=True)
+    return rows
+
+
+def _cache_file(cache_dir: Path, submission: Submission) -> Path:
+    return cache_dir / submission.student / submission.assignment / f"{submission.notebook}.json"
+
+
+def _load_cache(cache_dir: Path, submission: Submission, key: str, out: Path) -> Outcome | None:
+    path = _cache_file(cache_dir, submission)
+    feedback = (
+        out
+        / "feedback"
+        / submission.student
+        / submission.assignment
+        / f"{submission.notebook}.html"
+    )
+    if not path.exists() or not feedback.exists():
+        return None
+    data = json.loads(path.read_text())
+    if data.get("key") != key:
+        return None
+    grades = None if data["grades"] is None else [CellGrade(**g) for g in data["grades"]]
+    return Outcome(Row(**data["row"]), grades, data["needs_review"])
+
+
+def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outcome) -> None:
+    path = _cache_file(cache_dir, submission)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grades = None if outcome.grades is None else [asdict(g) for g in outcome.grades]
+    data = {
+        "key": key,
+        "row": asdict(outcome.row),
+        "grades": grades,
+        "needs_review": outcome.needs_review,
+    }
+    path.write_text(json.dumps(data, indent=1))
+
+
+def _grade_in_parallel(todo, course, settings, hide, max_scores, out, cache_dir, outcomes) -> None:
+    threads = max(1, (os.cpu_count() or 1) // settings.jobs)
+    scratch = Path(tempfile.mkdtemp(prefix="convbook-grade-"))
+    slots = [WorkerSlot(i, scratch) for i in range(settings.jobs)]
+    free = list(slots)
+    lock = threading.Lock()
+    limit = settings.notebook_timeout + WORKER_OVERHEAD_SECONDS
+    hung = f"stopped after {limit:g} s (the notebook never finished)"
+
+    def run(submission: Submission, key: str) -> tuple[Submission, str, Outcome]:
+        with lock:
+            slot = free.pop()
+        try:
+            work = Path(tempfile.mkdtemp(prefix=f"{submission.student[:20]}-", dir=scratch))
+            shutil.copyfile(submission.path, work / "incoming.ipynb")
+            request = Request(
+                work_dir=str(work),
+                submission=str(work / "incoming.ipynb"),
+                student=submission.student,
+                assignment=submission.assignment,
+                notebook=submission.notebook,
+                config_file=str(course.config),
+                release_notebook=str(course.release(submission.assignment, submission.notebook)),
+                template_db=str(course.db),
+                hide=hide,
+                uid=slot.uid,
+                cell_timeout=settings.cell_timeout,
+                notebook_timeout=settings.notebook_timeout,
+                memory_bytes=settings.memory_mb << 20,
+                file_bytes=settings.file_mb << 20,
+                threads=threads,
+                max_output_bytes=settings.max_output_bytes,
+            )
+            (work / "request.json").write_text(json.dumps(asdict(request)))
+            result = slot.grade(
+                work / "request.json", settings.notebook_timeout + WORKER_OVERHEAD_SECONDS
+            )
+        finally:
+            with lock:
+                free.append(slot)
+        max_score = max_scores.get((submission.assignment, submission.notebook), 0.0)
+        outcome = outcome_of(submission, result, max_score, hung)
+        target = (
+            out
+            / "feedback"
+            / submission.student
+            / submission.assignment
+            / f"{submission.notebook}.html"
+        )
+        write_feedback(
+            outcome.row, Path(result.feedback) if result and result.feedback else None, target
+        )
+        if result and result.autograded and Path(result.autograded).exists():
+            keep = out / "autograded" / submission.student / submission.assignment
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.autograded, keep / f"{submission.notebook}.ipynb")
+        if not os.environ.get("CONVBOOK_GRADE_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+        return submission, key, outcome
+
+    progress = None
+    if settings.progress:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(todo), desc="grading", unit="nb", file=sys.stderr)
+    try:
+        with ThreadPoolExecutor(settings.jobs) as pool:
+            futures = [pool.submit(run, submission, key) for submission, key in todo]
+            for future in as_completed(futures):
+                submission, key, outcome = future.result()
+                outcomes[submission] = outcome
+                if outcome.row.status != "error":
+                    _save_cache(cache_dir, submission, key, outcome)
+                if progress is not None:
+                    progress.update(1)
+    finally:
+        if progress is not None:
+            progress.close()
+        for slot in slots:
+            slot.stop(graceful=True)
+        if not os.environ.get("CONVBOOK_GRADE_KEEP"):
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The ``grade`` command's options (shared by ``convbook grade`` and ``-m convbook.grade``)."""
+    parser = parser or argparse.ArgumentParser(
+        prog="convbook grade", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "submissions", type=Path, help="folder of submissions (nbgrader, flat or zip)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--solutions", type=Path, default=None, help="nbgrader source folder")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers")
+    parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
+    parser.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook")
+    parser.add_argument("--memory-mb", type=int, default=6144, help="memory limit per kernel")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``convbook grade``; returns the exit status (0 when the batch completed)."""
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Grade with parsed options; print the summary table."""
+    settings = Settings(
+        jobs=max(1, args.jobs),
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.notebook_timeout,
+        memory_mb=args.memory_mb,
+        progress=not args.no_progress,
+    )
+    try:
+        rows = grade_folder(args.submissions, args.out, args.solutions, settings)
+    except ValueError as error:
+        print(f"convbook grade: {error}", file=sys.stderr)
+        return 2
+    print(summary_table(rows))
+    print(
+        f"\nwrote {args.out / 'grades.csv'}, {args.out / 'gradebook.db'}, {args.out / 'feedback'}/"
+    )
+    return 0

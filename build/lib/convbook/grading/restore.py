@@ -1,0 +1,74 @@
+"""Put a submission's graded cells back into the source's order before nbgrader sees it.
+
+nbgrader's ``OverwriteCells`` restores the text of locked and test cells (and, with
+``add_missing_cells``, deleted ones), but keeps the student's cell order, so a test cell
+dragged above its solution would fail with a NameError. Here the notebook is cut into
+segments, each starting at a cell the source knows (by nbgrader ``grade_id``), and the
+segments are put back in the source's order; the student's own cells travel with the
+graded cell they follow. Cells claiming a ``grade_id`` the source does not have, or a second
+copy of one, lose their nbgrader metadata so they are graded as plain cells.
+"""
+
+from __future__ import annotations
+
+import nbformat
+
+__all__ = ["grade_ids", "locked_ids", "restore_order"]
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def grade_ids(nb: nbformat.NotebookNode) -> list[str]:
+    """The nbgrader grade_ids of a notebook's cells, in order."""
+    return [gid for gid in map(_grade_id, nb.cells) if gid]
+
+
+def locked_ids(nb: nbformat.NotebookNode) -> set[str]:
+    """grade_ids of the cells nbgrader restores from the source (locked or test cells)."""
+    ids = set()
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if (
+            meta.get("grade_id")
+            and not meta.get("solution")
+            and (meta.get("locked") or meta.get("grade"))
+        ):
+            ids.add(meta["grade_id"])
+    return ids
+
+
+def restore_order(
+    nb: nbformat.NotebookNode, source: nbformat.NotebookNode
+) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Reorder ``nb``'s graded cells to match ``source``.
+
+    Args:
+        nb: the submitted notebook (changed in place).
+        source: the release (or source) notebook of the assignment.
+
+    Returns:
+        The notebook and a list of notes on what was changed (empty when nothing was).
+    """
+    order = {gid: index for index, gid in enumerate(grade_ids(source))}
+    notes = []
+    leading: list[nbformat.NotebookNode] = []
+    segments: list[tuple[int, list[nbformat.NotebookNode]]] = []
+    seen = set()
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if gid is not None and (gid not in order or gid in seen):
+            notes.append(f"cell {gid!r} is unknown or repeated; graded as a plain cell")
+            cell.metadata.pop("nbgrader", None)
+            gid = None
+        if gid is None:
+            (segments[-1][1] if segments else leading).append(cell)
+            continue
+        seen.add(gid)
+        segments.append((order[gid], [cell]))
+    if [position for position, _ in segments] != sorted(position for position, _ in segments):
+        notes.append("graded cells were moved; they were put back in the assignment's order")
+        segments.sort(key=lambda segment: segment[0])
+    nb.cells = leading + [cell for _, cells in segments for cell in cells]
+    return nb, notes

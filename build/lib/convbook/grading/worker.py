@@ -1,0 +1,240 @@
+"""Grade one submitted notebook in its own course folder (one process per notebook).
+
+``python -m convbook.grading.worker REQUEST.json`` is started by ``app.py`` inside the
+namespaces of ``sandbox.worker_prefix()``. It copies the template gradebook, restores the
+cell order, scans for tampering, runs nbgrader's autograde (with ``SandboxedExecute``) and
+generate_feedback, and writes ``result.json`` next to the request. It never touches the
+instructor's gradebook: the parent merges the result.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["CellGrade", "Request", "Result", "grade_request"]
+
+
+@dataclass
+class Request:
+    """Everything one worker needs; written by the parent as JSON."""
+
+    work_dir: str
+    submission: str
+    student: str
+    assignment: str
+    notebook: str
+    config_file: str
+    release_notebook: str
+    template_db: str
+    hide: list[str] = field(default_factory=list)
+    uid: int = 60001
+    cell_timeout: int = 60
+    notebook_timeout: float = 300.0
+    memory_bytes: int = 6 << 30
+    file_bytes: int = 64 << 20
+    threads: int = 1
+    max_output_bytes: int = 200_000
+
+
+@dataclass
+class CellGrade:
+    """One graded cell: nbgrader's grade_id, scores and whether a person must grade it."""
+
+    name: str
+    auto_score: float | None
+    max_score: float
+    needs_manual_grade: bool
+
+
+@dataclass
+class Result:
+    """What the worker found; ``app.py`` turns it into a status and merges it."""
+
+    ok: bool
+    grades: list[CellGrade] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    feedback: str | None = None
+    autograded: str | None = None
+    log: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _loopback_up() -> None:
+    ip = shutil.which("ip") or "/sbin/ip"
+    subprocess.run([ip, "link", "set", "lo", "up"], capture_output=True, check=False)
+
+
+def _kill_strays() -> None:
+    """Kill processes the kernel left behind (possible when we are the namespace's init)."""
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _config(request: Request, course: Path, db: Path):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from .execute import SandboxedExecute
+
+    config_file = Path(request.config_file)
+    config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = f"sqlite:///{db}"
+    config.OverwriteCells.add_missing_cells = True
+    config.IgnorePattern.enabled = True
+    if not config.IgnorePattern.get("pattern"):
+        config.IgnorePattern.pattern = r"\w*Warning: "
+    config.LimitOutput.max_lines = config.LimitOutput.get("max_lines", 200)
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute if name == "Execute" else name
+        for name in [
+            "Execute",
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ]
+    ]
+    config.SandboxedExecute.timeout = request.cell_timeout
+    config.SandboxedExecute.notebook_timeout = request.notebook_timeout
+    config.SandboxedExecute.max_output_bytes = request.max_output_bytes
+    config.SandboxedExecute.startup_timeout = 120
+    config.SandboxedExecute.interrupt_on_timeout = True
+    config.SandboxedExecute.iopub_timeout = 10
+    config.SandboxedExecute.kernel_name = "python3"
+    return config
+
+
+def grade_request(request: Request) -> Result:
+    """Autograde one notebook and collect its grades and feedback.
+
+    Args:
+        request: paths and limits for this notebook.
+
+    Returns:
+        The Result; ``ok`` is False only when nbgrader itself failed.
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from . import execute
+    from .restore import locked_ids, restore_order
+    from .sandbox import jail_env
+    from .tamper import scan_notebook
+
+    work = Path(request.work_dir)
+    course, db_dir, home = work / "course", work / "db", work / "home"
+    for folder in (course, db_dir, home):
+        folder.mkdir(parents=True, exist_ok=True)
+    db_dir.chmod(0o700)
+    db = db_dir / "gradebook.db"
+    shutil.copyfile(request.template_db, db)
+    shutil.copyfile(request.config_file, course / "nbgrader_config.py")
+    config = _config(request, course, db)
+    source_dir = config.CourseDirectory.get("source_directory", "source")
+    (course / source_dir / request.assignment).mkdir(parents=True, exist_ok=True)
+
+    submitted = nbformat.read(request.submission, as_version=4)
+    release = nbformat.read(request.release_notebook, as_version=4)
+    submitted, notes = restore_order(submitted, release)
+    findings = scan_notebook(submitted, locked_ids(release))
+    target = course / "submitted" / request.student / request.assignment
+    target.mkdir(parents=True, exist_ok=True)
+    nbformat.write(submitted, target / f"{request.notebook}.ipynb")
+
+    os.environ.update(
+        jail_env(
+            # the parent of the work folder holds the other students' work folders
+            hide=[Path(p) for p in request.hide] + [db_dir, work.parent],
+            home=home,
+            uid=request.uid,
+            memory_bytes=request.memory_bytes,
+            cpu_seconds=int(request.notebook_timeout * 2 + 60),
+            file_bytes=request.file_bytes,
+            threads=request.threads,
+        )
+    )
+    coursedir = CourseDirectory(config=config)
+    coursedir.notebook_id = request.notebook
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.WARNING)
+    started = time.monotonic()
+    graded = api.autograde(request.assignment, request.student, force=True, create=True)
+    _kill_strays()
+    result = Result(ok=bool(graded["success"]), events=list(execute.EVENTS))
+    result.seconds["autograde"] = round(time.monotonic() - started, 2)
+    result.findings, result.notes = findings, notes
+    result.log = (graded.get("log") or "")[-3000:] + (graded.get("error") or "")[-3000:]
+    if not result.ok:
+        return result
+    with Gradebook(f"sqlite:///{db}") as gradebook:
+        notebook = gradebook.find_submission_notebook(
+            request.notebook, request.assignment, request.student
+        )
+        result.grades = [
+            CellGrade(g.name, g.auto_score, g.max_score, bool(g.needs_manual_grade))
+            for g in sorted(notebook.grades, key=lambda g: g.name)
+        ]
+    autograded = course / "autograded" / request.student / request.assignment
+    result.autograded = str(autograded / f"{request.notebook}.ipynb")
+    started = time.monotonic()
+    feedback = api.generate_feedback(request.assignment, request.student, force=True)
+    result.seconds["feedback"] = round(time.monotonic() - started, 2)
+    html = course / "feedback" / request.student / request.assignment / f"{request.notebook}.html"
+    if feedback["success"] and html.exists():
+        result.feedback = str(html)
+    return result
+
+
+def _grade_file(request_path: Path) -> None:
+    from . import execute
+
+    execute.EVENTS.clear()
+    try:
+        request = Request(**json.loads(request_path.read_text()))
+        result = grade_request(request)
+    except Exception:  # report, never crash silently: the parent records it
+        result = Result(ok=False, log=traceback.format_exc()[-4000:])
+    _kill_strays()
+    (request_path.parent / "result.json").write_text(json.dumps(asdict(result)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Grade requests: ``worker REQUEST.json`` once, or ``worker --serve FD`` in a loop.
+
+    In serve mode request paths arrive one per line on stdin and each finished one is
+    reported as a line on file descriptor FD (not stdout, which the kernels inherit).
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    _loopback_up()
+    if argv[:1] != ["--serve"]:
+        _grade_file(Path(argv[0]))
+        return
+    done = os.fdopen(int(argv[1]), "w", buffering=1)
+    for line in sys.stdin:
+        if line.strip():
+            _grade_file(Path(line.strip()))
+            done.write("done\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""A d2l-compatible ``Trainer`` (section 3.4) without per-step plotting or device syncs."""
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.parameter import is_lazy
+from tqdm import tqdm
+
+from convbook.budget import Budget, current_budget
+from convbook.device import cpu, gpu
+from convbook.device import num_gpus as available_gpus
+from convbook.plot import show_figure
+
+__all__ = ["History", "Trainer"]
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one ``Trainer.fit`` run, plus what it ran on."""
+
+    model: str
+    data: str
+    device: str
+    budget: str
+    epochs_asked: int
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def final(self) -> dict[str, float]:
+        """The last epoch's metrics (empty before the first epoch ends)."""
+        if not self.train_loss:
+            return {}
+        return {
+            "train_loss": self.train_loss[-1],
+            "val_loss": self.val_loss[-1],
+            "val_acc": self.val_acc[-1],
+        }
+
+    def summary(self) -> str:
+        f = self.final
+        data = self.data.split(";")[0]
+        return (
+            f"{self.model}: {len(self.train_loss)} epochs ({self.budget} budget, "
+            f"{self.epochs_asked} asked) on {self.device}, {data}: "
+            f"train loss {f['train_loss']:.3f}, val loss {f['val_loss']:.3f}, "
+            f"val acc {f['val_acc']:.3f} ({self.seconds:.1f} s)"
+        )
+
+    def plot(self) -> None:
+        """One figure of the loss and accuracy curves over epochs."""
+        epochs = range(1, len(self.train_loss) + 1)
+        fig, ax = plt.subplots(figsize=(4.5, 3))
+        ax.plot(epochs, self.train_loss, "-", label="train_loss")
+        ax.plot(epochs, self.val_loss, "--", label="val_loss")
+        ax.plot(epochs, self.val_acc, "-.", label="val_acc")
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{self.model} on {self.data.split(':')[0]} ({self.device})", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        show_figure(fig)
+
+
+def _check_output(y_hat: Tensor, y: Tensor) -> None:
+    """Fail early, and clearly, when model outputs cannot be scored against the labels."""
+    if y_hat.dim() != 2 or y_hat.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"model output has shape {tuple(y_hat.shape)} but the labels have shape "
+            f"{tuple(y.shape)}: expected (batch, num_classes) = ({y.shape[0]}, C)"
+        )
+    if not torch.is_floating_point(y) and int(y.max()) >= y_hat.shape[1]:
+        raise ValueError(
+            f"model output has {y_hat.shape[1]} classes but a label is {int(y.max())}: "
+            f"the last layer needs at least {int(y.max()) + 1} outputs"
+        )
+
+
+class Trainer:
+    """Fit a model to a data module, like ``d2l.Trainer`` (section 3.4).
+
+    Works with convbook's models and with the book's ``d2l.Module``/``d2l.Classifier``
+    subclasses: it calls ``model(X)``, ``model.loss(y_hat, y)`` and
+    ``model.configure_optimizers()``. Unlike d2l it redraws nothing while training and
+    reads metrics off the device once per epoch; the active budget (``CONVBOOK_BUDGET``)
+    caps epochs and batches, so one notebook serves CI, a laptop and a GPU.
+
+    Args:
+        max_epochs: epochs to train (before the budget's cap).
+        num_gpus: accelerators to use, 0 for the CPU. Asking for more than exist falls
+            back to what exists, as in d2l. Only the first one is used.
+        gradient_clip_val: clip the gradient norm to this value if > 0.
+        seed: seeds PyTorch (init of lazy layers, shuffling, dropout) at the start of fit.
+        budget: a :class:`~convbook.budget.Budget`; default: the active one.
+        progress: show a tqdm bar on stdout; default: unless ``CONVBOOK_PROGRESS=0``.
+        plot: draw the curves once training ends.
+    """
+
+    def __init__(
+        self,
+        max_epochs: int,
+        num_gpus: int = 0,
+        gradient_clip_val: float = 0,
+        *,
+        seed: int = 0,
+        budget: Budget | None = None,
+        progress: bool | None = None,
+        plot: bool = True,
+    ) -> None:
+        if max_epochs < 1:
+            raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
+        self.max_epochs = max_epochs
+        self.gradient_clip_val = gradient_clip_val
+        self.seed = seed
+        self.budget = budget or current_budget()
+        if progress is None:
+            progress = os.environ.get("CONVBOOK_PROGRESS", "1") != "0"
+        self.progress, self.plot = progress, plot
+        self.device = gpu(0) if min(num_gpus, available_gpus()) > 0 else cpu()
+        self.gpus = [self.device] if self.device.type != "cpu" else []
+
+    def _batches(self, loader, limit: int | None):
+        for i, batch in enumerate(loader):
+            if limit is not None and i >= limit:
+                return
+            yield [t.to(self.device, non_blocking=True) for t in batch]
+
+    def prepare_batch(self, batch: list[Tensor]) -> list[Tensor]:
+        """Move a batch to the training device (d2l's hook of the same name)."""
+        return [t.to(self.device) for t in batch]
+
+    def fit(self, model: nn.Module, data) -> History:
+        """Train ``model`` on ``data`` (a d2l-style data module) and return its history.
+
+        Raises:
+            ValueError: if the model's outputs do not fit the labels.
+        """
+        torch.manual_seed(self.seed)
+        model.to(self.device)
+        if hasattr(data, "device"):
+            data.device = self.device
+        train_loader, val_loader = data.train_dataloader(), data.val_dataloader()
+        b = self.budget
+        epochs = b.epochs(self.max_epochs)
+        n_train = min(len(train_loader), b.max_train_batches or len(train_loader))
+        n_val = min(len(val_loader), b.max_val_batches or len(val_loader))
+        if any(is_lazy(p) for p in model.parameters()):
+            # Shapes must exist before the optimizer sees the parameters. Eval mode, so
+            # this pass leaves batch-norm statistics alone.
+            model.eval()
+            with torch.no_grad():
+                model(*next(self._batches(val_loader, 1))[:-1])
+        optimizer = model.configure_optimizers()
+        model.trainer = self  # d2l's modules look for it
+        loss_fn = getattr(model, "loss", None) or F.cross_entropy
+        describe = getattr(data, "describe", None)
+        history = History(
+            model=type(model).__name__,
+            data=describe() if describe else type(data).__name__,
+            device=str(self.device),
+            budget=b.name,
+            epochs_asked=self.max_epochs,
+        )
+        print(
+            f"Training {history.model} on {history.device} for {epochs} epochs "
+            f"({b.describe()}; {n_train} train / {n_val} val batches per epoch)"
+        )
+        start = time.perf_counter()
+        bar = tqdm(
+            total=epochs * n_train,
+            file=sys.stdout,
+            disable=not self.progress,
+            desc=history.model,
+            mininterval=1.0,
+            dynamic_ncols=True,
+        )
+        for _epoch in range(epochs):
+            train_loss = self._train_epoch(model, optimizer, loss_fn, train_loader, n_train, bar)
+            val_loss, val_acc = self._validate(model, loss_fn, val_loader, n_val)
+            history.train_loss.append(train_loss)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
+        bar.close()
+        history.seconds = time.perf_counter() - start
+        print(history.summary())
+        if self.plot:
+            history.plot()
+        return history
+
+    def _train_epoch(self, model, optimizer, loss_fn, loader, limit, bar) -> float:
+        model.train()
+        total, count = torch.zeros((), device=self.device), 0
+        for i, (*inputs, y) in enumerate(self._batches(loader, limit)):
+            y_hat = model(*inputs)
+            if i == 0:
+                _check_output(y_hat, y)
+            loss = loss_fn(y_hat, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                nn.utils.clip_grad_norm_(model.parameters(), self.gradient_clip_val)
+            optimizer.step()
+            total += loss.detach() * len(y)  # stays on the device: no sync per batch
+            count += len(y)
+            bar.update(1)
+        return total.item() / count
+
+    @torch.no_grad()
+    def _validate(self, model, loss_fn, loader, limit) -> tuple[float, float]:
+        model.eval()
+        total = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
+        count = 0
+        for i, (*inputs, y) in enumerate(self._batches(loader, limit)):
+            y_hat = model(*inputs)
+            if i == 0:
+                _check_output(y_hat, y)
+            total += loss_fn(y_hat, y) * len(y)
+            correct += (y_hat.argmax(dim=-1) == y).sum()
+            count += len(y)
+        return total.item() / count, correct.item() / count

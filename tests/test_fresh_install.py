@@ -1,0 +1,248 @@
+"""The book runs from a plain install of the wheel, as on a fresh Colab runtime (issue 10).
+
+Nothing here uses the development venv's packages. The module builds the ``convbook``
+wheel, makes a new venv holding only what a Colab runtime brings that matters here
+(torch, torchvision and a Jupyter kernel) and then, in order:
+
+1. runs the real setup cell of a chapter with ``CONVBOOK_REQUIREMENT`` pointing at the
+   built wheel: it must install ``convbook[book]`` and leave torch and NumPy untouched;
+2. executes every chapter and solution notebook top to bottom at the smoke budget, and
+   every student release up to its first answer cell, in that venv's kernel;
+3. removes scikit-image, so that a chapter needing it stops with a message naming the
+   package and the extra, and ``convbook grade`` (no grading extra) says what to install.
+
+Versions come from ``requirements/lock.txt`` as pip constraints, so the run is the same
+on every machine. It takes a few minutes: the venv gets its own copy of torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements" / "lock.txt"
+# What the runtime has before the setup cell runs: Colab's torch stack and a kernel.
+RUNTIME = ["torch", "torchvision", "ipykernel", "nbclient"]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(command: list, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, **kwargs
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, command))} exited {result.returncode}\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
+
+
+class Runtime:
+    """A venv with its own kernel, run with an environment that hides the dev venv."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.venv = root / "venv"
+        self.python = self.venv / "bin" / "python"
+        self.work = root / "work"  # copies of the notebooks, executed here
+        self.env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER", "IPYTHON", "MPLBACKEND"))
+        }
+        self.env.update(
+            PATH=f"{self.venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            VIRTUAL_ENV=str(self.venv),
+            # Only this venv's kernel spec, and no user or dev-venv Jupyter settings.
+            JUPYTER_PATH=str(self.venv / "share" / "jupyter"),
+            JUPYTER_DATA_DIR=str(root / "jupyter-data"),
+            JUPYTER_CONFIG_DIR=str(root / "jupyter-config"),
+            IPYTHONDIR=str(root / "ipython"),
+            PIP_CONSTRAINT=str(LOCK),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+            CONVBOOK_BUDGET="smoke",
+            CONVBOOK_PROGRESS="0",
+        )
+
+    def pip(self, *arguments: str) -> subprocess.CompletedProcess:
+        return _run([self.python, "-m", "pip", *arguments, "-q"], env=self.env, cwd=self.root)
+
+    def packages(self) -> dict[str, str]:
+        listing = _run([self.python, "-m", "pip", "list", "--format=json"], env=self.env)
+        return {p["name"].lower(): p["version"] for p in json.loads(listing.stdout)}
+
+    def fingerprint(self, distribution: str) -> str:
+        """Version, a hash of the files pip recorded for ``distribution`` and when it wrote
+        that record: a reinstall of the same version changes the last."""
+        script = (
+            "import hashlib, importlib.metadata as m, os, sys; d = m.distribution(sys.argv[1]); "
+            "print(d.version, hashlib.sha256(d.read_text('RECORD').encode()).hexdigest(), "
+            "os.stat(d._path / 'RECORD').st_mtime_ns)"
+        )
+        return _run([self.python, "-c", script, distribution], env=self.env).stdout.strip()
+
+    def run_cells(self, sources: list[str], extra_env: dict[str, str]) -> list[str]:
+        """Execute ``sources`` as one notebook in this venv's kernel; the text of each cell."""
+        notebook = self.root / "cells.ipynb"
+        nbformat.write(
+            nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_code_cell(source) for source in sources]
+            ),
+            notebook,
+        )
+        script = textwrap.dedent(
+            """
+            import sys, nbformat, nbclient
+            nb = nbformat.read(sys.argv[1], as_version=4)
+            nbclient.NotebookClient(nb, timeout=900, kernel_name="python3").execute()
+            for cell in nb.cells:
+                text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                               for o in cell.outputs)
+                print(repr(text))
+            """
+        )
+        result = _run(
+            [self.python, "-c", script, notebook], env={**self.env, **extra_env}, cwd=self.root
+        )
+        return [eval(line) for line in result.stdout.splitlines() if line.startswith(("'", '"'))]
+
+    def execute(self, notebooks: list[Path], *flags: str) -> list[dict]:
+        """``python -m convbook.notebooks`` in this venv; one record per notebook."""
+        report = self.root / f"runs-{len(list(self.root.glob('runs-*.json')))}.json"
+        command = [self.python, "-m", "convbook.notebooks", *flags, "--timeout", "600"]
+        subprocess.run(
+            [*map(str, command), "--json", str(report), *map(str, notebooks)],
+            env=self.env,
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+        )
+        if not report.is_file():
+            pytest.fail(f"python -m convbook.notebooks wrote no report for {notebooks}")
+        return json.loads(report.read_text())
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            out,
+            ROOT,
+        ]
+    )
+    [built] = out.glob("convbook-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory) -> Iterator[Runtime]:
+    runtime = Runtime(tmp_path_factory.mktemp("fresh"))
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    _run([base_python, "-m", "venv", runtime.venv])
+    runtime.pip("install", *RUNTIME)
+    for pattern in ("chapters/*.ipynb", "solutions/*/*.ipynb", "exercises/*/*.ipynb"):
+        for path in ROOT.glob(pattern):
+            copy = runtime.work / path.relative_to(ROOT)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+    yield runtime
+    shutil.rmtree(runtime.venv, ignore_errors=True)  # its own torch: gigabytes
+
+
+@pytest.fixture(scope="module")
+def setup_cell_run(runtime: Runtime, wheel: Path) -> dict:
+    """Run cell 1 of a real chapter, installing from the built wheel; what changed."""
+    before = {name: runtime.fingerprint(name) for name in ("torch", "numpy")}
+    assert "convbook" not in runtime.packages()
+    setup = nbformat.read(ROOT / "chapters" / "7_6_lenet.ipynb", as_version=4).cells[0].source
+    probe = "import sys, convbook; print(sys.prefix); print(convbook.__file__)"
+    outputs = runtime.run_cells(
+        [setup, probe], {"CONVBOOK_REQUIREMENT": f"convbook[book] @ {wheel.as_uri()}"}
+    )
+    after = {name: runtime.fingerprint(name) for name in ("torch", "numpy")}
+    return {"before": before, "after": after, "outputs": outputs, "packages": runtime.packages()}
+
+
+def test_setup_cell_installs_the_wheel_with_the_book_extra(setup_cell_run, runtime, wheel):
+    packages = setup_cell_run["packages"]
+    assert packages.get("convbook") == wheel.name.split("-")[1]
+    assert "scikit-image" in packages, "the setup cell must install the 'book' extra"
+    prefix, module = setup_cell_run["outputs"][1].split()
+    assert Path(prefix) == runtime.venv, "the kernel did not run in the fresh venv"
+    assert Path(module).is_relative_to(runtime.venv), f"convbook imported from {module}"
+
+
+def test_setup_cell_leaves_torch_and_numpy_alone(setup_cell_run):
+    assert setup_cell_run["after"] == setup_cell_run["before"]
+
+
+def test_setup_cell_does_nothing_once_convbook_is_installed(setup_cell_run, runtime):
+    setup = nbformat.read(ROOT / "chapters" / "7_6_lenet.ipynb", as_version=4).cells[0].source
+    before = runtime.packages()
+    # An address that cannot install: the cell must not even try.
+    [output] = runtime.run_cells([setup], {"CONVBOOK_REQUIREMENT": "convbook @ file:///nowhere"})
+    assert output == "" and runtime.packages() == before
+
+
+def _failures(runs: list[dict], expected: int) -> list[str]:
+    assert len(runs) == expected, f"{len(runs)} reports for {expected} notebooks"
+    return [f"{run['path']}: {run['error']}" for run in runs if run["error"]]
+
+
+def test_every_chapter_and_solution_runs_top_to_bottom(setup_cell_run, runtime, sample_dir):
+    runtime.env["CONVBOOK_DATA_DIR"] = str(sample_dir)
+    notebooks = sorted(runtime.work.glob("chapters/*.ipynb")) + sorted(
+        runtime.work.glob("solutions/*/*.ipynb")
+    )
+    assert len(notebooks) == 25
+    runs = runtime.execute(notebooks)
+    assert not _failures(runs, len(notebooks))
+    trained = [result for run in runs for result in run["training"]]
+    assert trained and all(result["budget"] == "smoke" for result in trained)
+
+
+def test_every_release_runs_up_to_its_first_answer(setup_cell_run, runtime, sample_dir):
+    runtime.env["CONVBOOK_DATA_DIR"] = str(sample_dir)
+    notebooks = sorted(runtime.work.glob("exercises/*/*.ipynb"))
+    assert len(notebooks) == 12
+    runs = runtime.execute(notebooks, "--until-answer")
+    assert not _failures(runs, len(notebooks))
+    assert all(run["cells_run"] >= 2 for run in runs), "the setup and import cells at least"
+
+
+# Last in this module: it removes a package from the venv.
+def test_a_missing_extra_is_named_with_the_command_that_installs_it(setup_cell_run, runtime):
+    runtime.pip("uninstall", "-y", "scikit-image")
+    [run] = runtime.execute([runtime.work / "chapters" / "7_2_conv_layer.ipynb"])
+    assert run["error"] is not None and "MissingExtraError" in run["error"]
+    assert "'scikit-image'" in run["error"] and 'pip install "convbook[book]"' in run["error"]
+
+    grade = subprocess.run(
+        [runtime.venv / "bin" / "convbook", "grade", runtime.work, "--out", runtime.root / "g"],
+        env=runtime.env,
+        capture_output=True,
+        text=True,
+    )
+    assert grade.returncode == 2
+    assert "'nbgrader'" in grade.stderr and 'pip install "convbook[grading]"' in grade.stderr
