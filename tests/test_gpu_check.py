@@ -47,12 +47,7 @@ def test_gpu_check_runs_and_grades_on_the_cpu_and_reports_it(tmp_path, sample_di
 def test_carried_wheels_are_installed_apart_and_used(tmp_path, sample_dir, monkeypatch):
     """--carry installs the wheels into a private folder and runs with them first on the path
     (the machine's own torch stays where it is)."""
-    wheels = tmp_path / "carry" / "wheels"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(ROOT)],
-        check=True,
-    )  # fmt: skip
+    CARRY["build_wheel"](tmp_path / "carry" / "wheels")
     site = tmp_path / "site"
     env = {**os.environ, "CONVBOOK_GPU_SITE": str(site)}
     report, stdout = _check(

@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -82,6 +83,24 @@ def closure(roots: list[str], prune: tuple[str, ...] = ()) -> dict[str, str]:
     return found
 
 
+def build_wheel(dest: Path) -> Path:
+    """Build the ``convbook`` wheel into ``dest`` from a clean copy of the sources, so no
+    ``build/`` folder is left in the checkout and none of its stale files get packaged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "src"
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+        shutil.copytree(REPO / "helpers", source / "helpers", ignore=ignore)
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(REPO / name, source / name)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+             "-w", str(dest), str(source)],
+            check=True,
+        )  # fmt: skip
+    [wheel] = Path(dest).glob("convbook-*.whl")
+    return wheel
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=DEFAULT_DEST)
@@ -109,11 +128,7 @@ def main(argv: list[str] | None = None) -> int:
          "-d", str(wheels), *pins],
         check=True,
     )  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(wheels), str(REPO)],
-        check=True,
-    )  # fmt: skip
+    build_wheel(wheels)
     shutil.copytree(data, args.dest / "data" / "fashion-mnist")
 
     size = sum(path.stat().st_size for path in args.dest.rglob("*") if path.is_file()) / 2**20
