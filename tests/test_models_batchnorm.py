@@ -55,8 +55,12 @@ def test_scratch_batchnorm_gradients_equal_pytorch(num_dims):
     (scratch(x_scratch) ** 3).sum().backward()
     (reference(x_reference) ** 3).sum().backward()
     torch.testing.assert_close(x_scratch.grad, x_reference.grad)
-    torch.testing.assert_close(scratch.gamma.grad.reshape(-1), reference.weight.grad)
-    torch.testing.assert_close(scratch.beta.grad.reshape(-1), reference.bias.grad)
+    # gamma's and beta's gradients sum cubes over every position: values near 50 whose
+    # float32 rounding depends on the CPU's reduction order (2e-6 relative seen with
+    # ATEN_CPU_CAPABILITY=default), so compare them at that precision.
+    tolerance = {"rtol": 1e-5, "atol": 1e-4}
+    torch.testing.assert_close(scratch.gamma.grad.reshape(-1), reference.weight.grad, **tolerance)
+    torch.testing.assert_close(scratch.beta.grad.reshape(-1), reference.bias.grad, **tolerance)
 
 
 def test_scratch_batchnorm_follows_module_mode_not_grad_mode():
