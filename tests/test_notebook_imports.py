@@ -7,6 +7,7 @@ in a venv that holds only the wheel and what it declares.
 import ast
 import functools
 import re
+import runpy
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -16,11 +17,7 @@ import pytest
 import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(
-    path
-    for pattern in ("chapters/*.ipynb", "solutions/*/*.ipynb", "exercises/*/*.ipynb")
-    for path in ROOT.glob(pattern)
-)
+NOTEBOOKS = runpy.run_path(str(ROOT / "tools" / "setup_cell.py"))["notebooks"]()
 
 
 @functools.cache
