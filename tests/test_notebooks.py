@@ -1,5 +1,7 @@
 """convbook.notebooks: execute a notebook as a reader does and report what it gave."""
 
+import os
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
@@ -52,3 +54,15 @@ def test_until_answer_stops_before_the_first_answer_cell(tmp_path):
     assert first_answer_cell(nbformat.read(path, as_version=4)) == 1
     run = execute(path, until_answer=True)
     assert run.ok and run.cells_run == 1
+
+
+def test_the_kernel_gets_env_and_an_inline_backend_and_the_caller_keeps_its_own(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as the Makefile exports it for the tests
+    source = "import os, matplotlib; os.environ['CONVBOOK_BUDGET'], matplotlib.get_backend()"
+    path = _write(tmp_path, [new_code_cell(source)])
+    assert execute(path, write=True, env={"CONVBOOK_BUDGET": "full"}).ok
+    [output] = nbformat.read(path, as_version=4).cells[0].outputs
+    assert output["data"]["text/plain"].startswith("('full', 'module://matplotlib_inline")
+    assert os.environ["MPLBACKEND"] == "Agg"

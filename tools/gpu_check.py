@@ -76,10 +76,9 @@ def _copy(notebooks: list[Path], work: Path) -> list[Path]:
 def run_budget(budget: str, notebooks: list[Path], work: Path, timeout: int) -> list[dict]:
     from convbook.notebooks import execute
 
-    os.environ["CONVBOOK_BUDGET"] = budget
     rows = []
     for path in _copy(notebooks, work / budget):
-        run = execute(path, timeout=timeout)
+        run = execute(path, timeout=timeout, env={"CONVBOOK_BUDGET": budget})
         name = str(path.relative_to(work / budget))
         rows.append({"budget": budget, "notebook": name, "seconds": round(run.seconds, 1),
                      "error": run.error, "training": run.training})  # fmt: skip

@@ -15,22 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from convbook.extras import require
+from convbook.train import SUMMARY_PATTERN
 
 __all__ = ["NotebookRun", "execute", "first_answer_cell", "training_results"]
 
-# The line ``History.summary`` prints at the end of every ``Trainer.fit``.
-_SUMMARY = re.compile(
-    r"^(?P<model>\w+): (?P<epochs>\d+) epochs \((?P<budget>\w+) budget.*\) on (?P<device>\S+), "
-    r".*val acc (?P<val_acc>[\d.]+) \((?P<seconds>[\d.]+) s\)$",
-    re.MULTILINE,
-)
 # Kernels inherit the environment; a non-interactive backend (the Makefile exports Agg for
 # the tests) would leave every figure out of the saved notebook.
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -76,7 +70,7 @@ def training_results(nb) -> list[dict]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        for match in _SUMMARY.finditer(_cell_text(cell)):
+        for match in SUMMARY_PATTERN.finditer(_cell_text(cell)):
             entry = match.groupdict()
             entry["epochs"] = int(entry["epochs"])
             entry["val_acc"] = float(entry["val_acc"])
@@ -92,6 +86,7 @@ def execute(
     write: bool = False,
     timeout: int = 1800,
     kernel_name: str = "python3",
+    env: dict[str, str] | None = None,
 ) -> NotebookRun:
     """Execute ``path`` in a fresh kernel whose working folder is the notebook's own.
 
@@ -101,6 +96,8 @@ def execute(
         write: save the executed notebook over ``path`` (only when every cell ran).
         timeout: seconds allowed per cell.
         kernel_name: the Jupyter kernel to start.
+        env: variables to set for the kernel (``CONVBOOK_BUDGET``, ...), on top of this
+            process's environment, which is left as it is.
 
     Returns:
         A :class:`NotebookRun`; a failing cell is reported in ``error``, never raised.
@@ -109,7 +106,7 @@ def execute(
     nbclient = require("nbclient", "executing notebooks")
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    kernel_env = {**os.environ, **(env or {}), "MPLBACKEND": _INLINE_BACKEND}
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     run_nb = nb
@@ -125,7 +122,7 @@ def execute(
     start = time.perf_counter()
     error = None
     try:
-        client.execute()
+        client.execute(env=kernel_env)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         error = _describe_failure(run_nb, exc)
     seconds = time.perf_counter() - start

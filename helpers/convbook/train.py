@@ -1,6 +1,7 @@
 """A d2l-compatible ``Trainer`` (section 3.4) without per-step plotting or device syncs."""
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,14 @@ from convbook.device import cpu, gpu
 from convbook.device import num_gpus as available_gpus
 from convbook.plot import show_figure
 
-__all__ = ["History", "Trainer"]
+__all__ = ["SUMMARY_PATTERN", "History", "Trainer"]
+
+# What ``History.summary`` prints, read back by ``convbook.notebooks.training_results``.
+SUMMARY_PATTERN = re.compile(
+    r"^(?P<model>\w+): (?P<epochs>\d+) epochs \((?P<budget>\w+) budget.*\) on (?P<device>\S+), "
+    r".*val acc (?P<val_acc>[\d.]+) \((?P<seconds>[\d.]+) s\)$",
+    re.MULTILINE,
+)
 
 
 @dataclass
