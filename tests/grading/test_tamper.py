@@ -29,6 +29,20 @@ PATCHES = [
     "from unittest import mock",
     "x.allclose = y",
     "del torch.allclose",
+    # the scan's reach: no module passed around, no dynamic tool passed around, no
+    # kernel machinery, no code it cannot read
+    "m = torch\nm.manual_seed = print",
+    "[torch][0].manual_seed = print",
+    "import functools\nfunctools.partial(setattr, torch)('allclose', len)",
+    "ip = get_ipython()\nip.user_ns['assert_close_to'] = print",
+    "%%capture\ntorch.allclose = len",
+    "%time torch.allclose = len",
+    "%run -i evil.py",
+    "%%writefile evil.py\nprint(1)",
+    "import runpy",
+    "import pickle",
+    "import threading",
+    "import sys\nsys.path.insert(0, '/tmp')",
 ]
 HONEST = [
     "import torch\nfrom torch import nn\n\ndef double(x):\n    return 2 * x",
@@ -41,6 +55,9 @@ HONEST = [
     "n = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d))",
     "try:\n    import convbook\nexcept ImportError:\n    %pip install -q convbook",
     "def broken(:\n    pass",  # a syntax error costs points by itself
+    "%time y = torch.ones(3).sum()",
+    "%%capture out\nprint(torch.ones(2))",
+    "x = torch.zeros(2, dtype=torch.float64)\nnet.to(torch.device('cpu'))",
 ]
 
 
@@ -62,7 +79,8 @@ def test_scan_reports_the_line():
 
 def _run_with_guards(student_source: str) -> tuple[Guard, list]:
     guard = Guard()
-    cells = [guard.setup_cell(), nbformat.v4.new_code_cell(student_source), guard.check_cell()]
+    setup = guard.setup_cell("import torch\nfrom convbook.checks import assert_equal")
+    cells = [setup, nbformat.v4.new_code_cell(student_source), guard.check_cell()]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     NotebookClient(nb, allow_errors=True, timeout=60).execute()
@@ -95,3 +113,34 @@ def test_guard_cells_notice_when_their_own_output_is_suppressed():
 def test_guard_cells_pass_an_honest_notebook():
     guard, cells = _run_with_guards("import torch\nfrom torch import nn\nx = torch.ones(2) * 2")
     assert [guard.verdict(c) for c in cells[::2]] == [None, None]
+
+
+@pytest.mark.slow
+def test_guard_accepts_torchs_own_rebinding():
+    # import torch._dynamo wraps torch.manual_seed: PyTorch's doing, not the student's
+    guard, cells = _run_with_guards("import torch._dynamo\ntorch.manual_seed(0)")
+    assert [guard.verdict(c) for c in cells[::2]] == [None, None]
+
+
+@pytest.mark.slow
+def test_a_test_cell_sees_the_course_helpers_whatever_the_notebook_redefines():
+    guard = Guard()
+    context = "import torch\nfrom convbook.checks import assert_equal"
+    student = (
+        "def assert_equal(*args, **kwargs):\n    return None\n"
+        "def range(*args):\n    return []\n"
+        "torch = None\n"
+        "def answer():\n    return 41"
+    )
+    test = "for _ in range(1):\n    assert_equal(42, answer(), 'answer()')\nprint(torch.__name__)"
+    cells = [
+        guard.setup_cell(context),
+        nbformat.v4.new_code_cell(student),
+        nbformat.v4.new_code_cell(Guard.test_source(test, ("answer",), "test_answer")),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, allow_errors=True, timeout=60).execute()
+    errors = [o for o in cells[2].outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "CheckFailed", cells[2].outputs
+    assert "answer(): expected 42, got 41" in errors[0].evalue

@@ -18,22 +18,22 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from . import policy
 from .collect import Submission, check_readable, collect, find_assignments
 from .course import make_course
 from .gradebook import init_gradebook, record_grades
 from .pool import WorkerSlot
 from .report import Outcome, Row, outcome_of, summary_table, write_csv, write_feedback
-from .sandbox import isolation_report
+from .sandbox import missing
 from .worker import CellGrade, Request
 
 __all__ = ["Settings", "grade_folder", "main"]
 
-GRADER_VERSION = "1"
-REPO = Path(__file__).resolve().parents[3]
-WORKER_OVERHEAD_SECONDS = 180  # nbgrader start-up, feedback; added to the notebook budget
+GRADER_VERSION = "2"
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox)"
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,11 @@ class Settings:
     """Limits and parallelism of one grading run."""
 
     jobs: int = 2
-    cell_timeout: int = 60
-    notebook_timeout: float = 600.0
-    memory_mb: int = 6144
-    file_mb: int = 64
-    max_output_bytes: int = 200_000
+    cell_timeout: int = policy.CELL_TIMEOUT_S
+    notebook_timeout: float = policy.NOTEBOOK_TIMEOUT_S
+    memory_mb: int = policy.MEMORY_MB
     progress: bool = True
+    sandbox: bool = True
 
 
 def _digest(*paths: Path) -> str:
@@ -60,8 +59,8 @@ def _digest(*paths: Path) -> str:
 
 
 def find_solutions(given: Path | None) -> Path:
-    """The solutions folder: the option, else ``./solutions``, else the repository's."""
-    for candidate in (given, Path.cwd() / "solutions", REPO / "solutions"):
+    """The solutions folder: the option, else ``./solutions``."""
+    for candidate in (given, Path.cwd() / "solutions"):
         if candidate is not None and Path(candidate).is_dir():
             return Path(candidate).resolve()
     raise ValueError("no solutions folder found; pass --solutions DIR")
@@ -90,6 +89,12 @@ class _Course:
             if path.exists():
                 return path
         raise ValueError(f"no release of {assignment}/{notebook} in {self.root}")
+
+    def source(self, assignment: str, notebook: str) -> Path:
+        path = self.root / "solutions" / assignment / f"{notebook}.ipynb"
+        if not path.exists():
+            raise ValueError(f"no source of {assignment}/{notebook} in {self.root}")
+        return path
 
     def max_scores(self) -> dict[tuple[str, str], float]:
         from nbgrader.api import Gradebook
@@ -176,10 +181,8 @@ def grade_folder(
 
     regraded = sorted(f"{s.student}/{s.assignment}/{s.notebook}" for s, _ in todo)
     (state / "last_run.json").write_text(json.dumps(regraded))
-    hide = sorted({str(solutions), str(submissions_dir), str(out), str(Path.home())})
     if todo:
-        print(isolation_report(), file=sys.stderr)
-        _grade_in_parallel(todo, course, settings, hide, max_scores, out, cache_dir, outcomes)
+        _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes)
 
     rows = []
     for submission in found:
@@ -193,9 +196,12 @@ def grade_folder(
             / submission.assignment
             / f"{submission.notebook}.html"
         )
+        row = outcome.row
+        if not settings.sandbox:
+            row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
         if not target.exists() or outcome.grades is None:
-            write_feedback(outcome.row, None, target)
-        rows.append(outcome.row)
+            write_feedback(row, None, target)
+        rows.append(row)
     write_csv(rows, out / "grades.csv")
     shutil.rmtree(staging, ignore_errors=True)
     return rows
@@ -236,13 +242,13 @@ def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outc
     path.write_text(json.dumps(data, indent=1))
 
 
-def _grade_in_parallel(todo, course, settings, hide, max_scores, out, cache_dir, outcomes) -> None:
+def _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes) -> None:
     threads = max(1, (os.cpu_count() or 1) // settings.jobs)
     scratch = Path(tempfile.mkdtemp(prefix="convbook-grade-"))
     slots = [WorkerSlot(i, scratch) for i in range(settings.jobs)]
     free = list(slots)
     lock = threading.Lock()
-    limit = settings.notebook_timeout + WORKER_OVERHEAD_SECONDS
+    limit = settings.notebook_timeout + policy.WORKER_OVERHEAD_S
     hung = f"stopped after {limit:g} s (the notebook never finished)"
 
     def run(submission: Submission, key: str) -> tuple[Submission, str, Outcome]:
@@ -259,20 +265,17 @@ def _grade_in_parallel(todo, course, settings, hide, max_scores, out, cache_dir,
                 notebook=submission.notebook,
                 config_file=str(course.config),
                 release_notebook=str(course.release(submission.assignment, submission.notebook)),
+                source_notebook=str(course.source(submission.assignment, submission.notebook)),
                 template_db=str(course.db),
-                hide=hide,
                 uid=slot.uid,
                 cell_timeout=settings.cell_timeout,
                 notebook_timeout=settings.notebook_timeout,
                 memory_bytes=settings.memory_mb << 20,
-                file_bytes=settings.file_mb << 20,
                 threads=threads,
-                max_output_bytes=settings.max_output_bytes,
+                sandbox=settings.sandbox,
             )
             (work / "request.json").write_text(json.dumps(asdict(request)))
-            result = slot.grade(
-                work / "request.json", settings.notebook_timeout + WORKER_OVERHEAD_SECONDS
-            )
+            result = slot.grade(work / "request.json", limit)
         finally:
             with lock:
                 free.append(slot)
@@ -331,10 +334,24 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--solutions", type=Path, default=None, help="nbgrader source folder")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers")
-    parser.add_argument("--cell-timeout", type=int, default=60, help="seconds per cell")
-    parser.add_argument("--notebook-timeout", type=float, default=600, help="seconds per notebook")
-    parser.add_argument("--memory-mb", type=int, default=6144, help="memory limit per kernel")
+    parser.add_argument(
+        "--cell-timeout", type=int, default=policy.CELL_TIMEOUT_S, help="seconds per cell"
+    )
+    parser.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=policy.NOTEBOOK_TIMEOUT_S,
+        help="seconds per notebook",
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=policy.MEMORY_MB, help="memory of one notebook's kernel"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without isolation (limits only); recorded in every row",
+    )
     return parser
 
 
@@ -352,13 +369,26 @@ def run(args: argparse.Namespace) -> int:
         notebook_timeout=args.notebook_timeout,
         memory_mb=args.memory_mb,
         progress=not args.no_progress,
+        sandbox=not args.no_sandbox,
     )
+    if settings.sandbox:
+        problems = missing()
+        if problems:
+            print(
+                "convbook grade: cannot isolate student code on this machine; missing:\n"
+                + "".join(f"  - {problem}\n" for problem in problems)
+                + "Install what is missing, or pass --no-sandbox to grade without isolation"
+                " (only for code you trust: it can read the solutions and use the network).",
+                file=sys.stderr,
+            )
+            return 3
     try:
         rows = grade_folder(args.submissions, args.out, args.solutions, settings)
     except ValueError as error:
         print(f"convbook grade: {error}", file=sys.stderr)
         return 2
     print(summary_table(rows))
+    print("\nsandbox: " + ("in force" if settings.sandbox else NO_SANDBOX_NOTE))
     print(
         f"\nwrote {args.out / 'grades.csv'}, {args.out / 'gradebook.db'}, {args.out / 'feedback'}/"
     )

@@ -9,7 +9,9 @@ Differences from ``nbgrader.preprocessors.Execute``:
 * a dead kernel (``sys.exit``, ``os._exit``, a kill) stops execution instead of aborting
   the whole notebook, and what ran before is kept;
 * output beyond a byte budget per cell is dropped;
-* guard cells from ``tamper.Guard`` run around every test cell and are removed again.
+* every test cell runs in a scope of its own (``scope.run_test``), with the guard cells of
+  ``tamper.Guard`` around it; the guards are removed again and the test cells get their
+  own source back, so the feedback shows the tests as written.
 
 The worker reads what happened from ``EVENTS``.
 """
@@ -19,15 +21,16 @@ from __future__ import annotations
 import sys
 import time
 
+from IPython.core.inputtransformer2 import TransformerManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
-from traitlets import Float, Integer
+from traitlets import Float, Integer, List, Unicode
 
-from . import sandbox
+from . import policy, sandbox
 from .tamper import GUARD_TAG, Guard
 
 __all__ = ["EVENTS", "JailedKernelManager", "SandboxedExecute"]
@@ -62,11 +65,15 @@ class SandboxedExecute(Execute):
     """Execute with a notebook time budget, dead-kernel recovery, output caps and guards."""
 
     notebook_timeout = Float(
-        300.0, help="Seconds for the whole notebook; later cells are not run."
+        policy.NOTEBOOK_TIMEOUT_S, help="Seconds for the whole notebook; later cells are not run."
     ).tag(config=True)
     max_output_bytes = Integer(
-        200_000, help="Bytes of output kept per cell; the rest is dropped."
+        policy.MAX_OUTPUT_BYTES, help="Bytes of output kept per cell; the rest is dropped."
     ).tag(config=True)
+    context = Unicode(
+        "", help="The assignment's locked import and constant cells, as plain Python."
+    ).tag(config=True)
+    answers = List(Unicode(), help="Names a test may take from the notebook.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
@@ -76,11 +83,16 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         guard = Guard()
-        cells = [guard.setup_cell()]
+        cells = [guard.setup_cell(self.context)]
+        written: dict[int, str] = {}
         for cell in nb.cells:
             test = _is_test_cell(cell)
             if test:
                 cells.append(guard.check_cell())
+                written[id(cell)] = cell.source
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "test")
+                python = TransformerManager().transform_cell(cell.source)
+                cell.source = guard.test_source(python, tuple(self.answers), grade_id)
             cells.append(cell)
             if test:
                 cells.append(guard.check_cell())
@@ -98,12 +110,14 @@ class SandboxedExecute(Execute):
         EVENTS.append(("seconds", f"{time.monotonic() - started:.2f}"))
         self._review_outputs(nb, guard)
         nb.cells = [c for c in nb.cells if GUARD_TAG not in c.metadata.get("tags", [])]
+        for cell in nb.cells:
+            cell.source = written.get(id(cell), cell.source)
         return nb, resources
 
     def _cell_timeout(self, cell: NotebookNode) -> int:
         remaining = self._deadline - time.monotonic()
         if cell is self._setup_cell:
-            return 120  # it imports torch before the budget starts; slow machines must not fail it
+            return policy.SETUP_TIMEOUT_S  # imports torch before the student's time starts
         return max(1, int(min(self.timeout or remaining, remaining)))
 
     def _skip(self, cell: NotebookNode, ename: str, evalue: str) -> None:

@@ -11,9 +11,12 @@ copy of one, lose their nbgrader metadata so they are graded as plain cells.
 
 from __future__ import annotations
 
-import nbformat
+import ast
 
-__all__ = ["grade_ids", "locked_ids", "restore_order"]
+import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
+
+__all__ = ["grade_ids", "locked_ids", "restore_order", "test_scope"]
 
 
 def _grade_id(cell: nbformat.NotebookNode) -> str | None:
@@ -72,3 +75,41 @@ def restore_order(
         segments.sort(key=lambda segment: segment[0])
     nb.cells = leading + [cell for _, cells in segments for cell in cells]
     return nb, notes
+
+
+def _bound_names(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def test_scope(source: nbformat.NotebookNode) -> tuple[str, tuple[str, ...]]:
+    """What the assignment's tests may use, read from its source notebook.
+
+    Args:
+        source: the instructor's source notebook.
+
+    Returns:
+        ``(context, answers)``: the plain-Python code of the locked, non-test cells (the
+        imports and constants every test starts from; cells with IPython magics, such as
+        the Colab install cell, are left out), and the names the solution cells define.
+    """
+    context, answers = [], []
+    transform = TransformerManager().transform_cell
+    for cell in source.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") != "code":
+            continue
+        if meta.get("solution"):
+            answers.extend(_bound_names(ast.parse(transform(cell.source))))
+        elif meta.get("locked") and not meta.get("grade"):
+            python = transform(cell.source)
+            if "get_ipython()" not in python:
+                context.append(python)
+    return "\n".join(context), tuple(dict.fromkeys(answers))

@@ -1,24 +1,24 @@
-"""Isolation for grading: the worker process and the kernel that runs student code.
+"""Isolation for grading, built on util-linux ``unshare``, bubblewrap and cgroups.
 
-Two layers:
+Three layers, each a well-kept tool rather than our own mount code:
 
-* ``worker_prefix()`` wraps each grading worker in new Linux namespaces (``unshare``): its
-  own network with only a loopback (so no network), its own mounts and its own process
-  table (so the kernel cannot see or signal other students' kernels). Killing the worker
-  kills everything in it.
-* ``python -m convbook.grading.sandbox -- <kernel command>`` is how ``JailedKernelManager``
-  starts the kernel. Before it becomes the kernel it hides folders (solutions, the
-  submissions, the output folder, the worker's gradebook) behind empty tmpfs mounts, sets
-  resource limits, drops to an unprivileged user of its own and clears secrets from the
-  environment.
-
-Each step is used when the machine allows it (root, or unprivileged user namespaces);
-``isolation_report()`` says what is in force.
+* ``worker_prefix()`` wraps each grading worker in new Linux namespaces with ``unshare``:
+  its own network with only a loopback (no network at all), its own mounts and process
+  table. Killing the worker kills everything in it.
+* the kernel launcher (``python sandbox.py -- <kernel command>``, started by
+  ``execute.JailedKernelManager``) puts the kernel in a cgroup of its own with total limits
+  on memory and processes, sets per-process limits (CPU time, file size, address space),
+  drops to an unprivileged user of its own when the grader is root and then execs
+  **bubblewrap**. The kernel sees read-only system and Python files, a read-only folder
+  holding a copy of its own submission (without hidden tests; its working folder), and a
+  size-limited scratch folder (its HOME and TMPDIR). Nothing else: not the solutions, not
+  the other submissions, not the course folder with its hidden tests, not the gradebook.
+* :func:`missing` probes all of it. ``convbook grade`` refuses to grade when anything is
+  missing, unless the instructor passes ``--no-sandbox``.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import json
 import os
@@ -29,12 +29,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "isolation_report", "jail_env", "worker_prefix"]
+__all__ = ["ENV_PREFIX", "KernelJail", "missing", "remove_cgroups", "worker_prefix"]
 
 ENV_PREFIX = "CONVBOOK_JAIL_"
-_CLONE_NEWNS = 0x00020000
-_MS_REC, _MS_PRIVATE, _MS_BIND, _MS_RDONLY = 0x4000, 0x40000, 0x1000, 0x1
 _ROOT_PREFIX = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+_CGROUP_NAME = "convbook-kernel"
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,189 +47,275 @@ def worker_prefix() -> tuple[str, ...]:
     unshare = shutil.which("unshare")
     if unshare is None:
         return ()
-    candidates = [[unshare, *_ROOT_PREFIX]]
+    prefix = [unshare, *_ROOT_PREFIX]
     if os.geteuid() != 0:
-        candidates = [[unshare, "--user", "--map-root-user", *_ROOT_PREFIX]]
-    for prefix in candidates:
+        prefix = [unshare, "--user", "--map-root-user", *_ROOT_PREFIX]
+    try:
         probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=30, check=False)
-        if probe.returncode == 0:
-            return tuple(prefix)
-    return ()
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return tuple(prefix) if probe.returncode == 0 else ()
 
 
-def isolation_report() -> str:
-    """One line saying which isolation steps this machine allows."""
-    parts = []
-    prefix = worker_prefix()
-    parts.append("own network/mounts/processes" if prefix else "NO namespaces (unshare failed)")
-    parts.append("unprivileged kernel user" if os.geteuid() == 0 else "kernel runs as you")
-    parts.append("memory/CPU/file-size limits")
-    return "isolation: " + ", ".join(parts)
+class KernelJail:
+    """The limits and folders of one kernel, passed to the launcher through the environment.
 
-
-def jail_env(
-    *,
-    hide: list[Path],
-    home: Path,
-    uid: int,
-    memory_bytes: int,
-    cpu_seconds: int,
-    file_bytes: int,
-    threads: int,
-) -> dict[str, str]:
-    """Environment variables that tell the kernel launcher how to confine the kernel.
-
-    Args:
-        hide: folders (or files) the kernel must not read.
-        home: a private folder that becomes the kernel's HOME and TMPDIR.
-        uid: user id for the kernel when the grader runs as root.
-        memory_bytes: address-space limit of the kernel.
-        cpu_seconds: CPU-time limit of the kernel.
+    Attributes:
+        home: the kernel's scratch folder (HOME, TMPDIR), a size-limited tmpfs inside.
+        submission: a folder holding the student's own notebook; the kernel's working folder.
+        uid: the user the kernel runs as when the grader is root.
+        memory_bytes: total memory of the kernel and every process it starts.
+        processes: total number of processes and threads.
+        cpu_seconds: CPU time of each process.
         file_bytes: largest file the kernel may write.
-        threads: BLAS/OpenMP threads for the kernel.
+        scratch_bytes: size of the scratch folder (all files together).
+        threads: BLAS/OpenMP threads.
+        sandbox: False with ``--no-sandbox``: limits only, nothing hidden.
+    """
+
+    def __init__(
+        self,
+        *,
+        home: Path,
+        submission: Path,
+        uid: int,
+        memory_bytes: int,
+        processes: int,
+        cpu_seconds: int,
+        file_bytes: int,
+        scratch_bytes: int,
+        threads: int,
+        sandbox: bool = True,
+    ) -> None:
+        self.settings = {
+            "HOME": str(home),
+            "SUBMISSION": str(submission),
+            "UID": str(uid),
+            "MEMORY": str(memory_bytes),
+            "PROCESSES": str(processes),
+            "CPU": str(cpu_seconds),
+            "FSIZE": str(file_bytes),
+            "SCRATCH": str(scratch_bytes),
+            "THREADS": str(threads),
+            "SANDBOX": "1" if sandbox else "0",
+        }
+
+    def env(self) -> dict[str, str]:
+        """Variables for the worker's environment (the launcher removes them)."""
+        return {f"{ENV_PREFIX}{key}": value for key, value in self.settings.items()}
+
+
+# -- cgroups: total memory and processes of one kernel -----------------------------------
+
+
+def _own_cgroup(controller: str) -> Path | None:
+    """Where this process's cgroup for ``controller`` lives (v2 unified or v1), if writable."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    unified = _CGROUP_ROOT / "cgroup.controllers"
+    for line in lines:
+        number, controllers, path = line.split(":", 2)
+        if unified.exists() and number == "0":
+            base = _CGROUP_ROOT / path.lstrip("/")
+            if controller in (base / "cgroup.controllers").read_text().split():
+                return base
+        elif controller in controllers.split(","):
+            base = _CGROUP_ROOT / controller / path.lstrip("/")
+            if base.is_dir():
+                return base
+    return None
+
+
+def _make_cgroup(name: str, memory_bytes: int, processes: int) -> list[Path]:
+    """Create cgroups named ``name`` with the limits and move this process into them.
+
+    Raises:
+        OSError: when the memory or pids controller cannot be used.
+    """
+    made = []
+    for controller in ("memory", "pids"):
+        base = _own_cgroup(controller)
+        if base is None:
+            raise OSError(f"no writable cgroup {controller} controller")
+        group = base / f"{_CGROUP_NAME}-{name}"
+        group.mkdir(exist_ok=True)
+        if controller == "memory":
+            limit = "memory.max" if (group / "memory.max").exists() else "memory.limit_in_bytes"
+            (group / limit).write_text(str(memory_bytes))
+            swap = group / "memory.swap.max"
+            if swap.exists():
+                swap.write_text("0")
+        else:
+            (group / "pids.max").write_text(str(processes))
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+        made.append(group)
+    return made
+
+
+def remove_cgroups() -> int:
+    """Kill what is left in the kernels' cgroups of this process tree and remove them.
 
     Returns:
-        Variables to add to the worker's environment (the launcher removes them).
+        How many cgroups were removed.
     """
-    return {
-        f"{ENV_PREFIX}HIDE": json.dumps([str(p) for p in hide]),
-        f"{ENV_PREFIX}HOME": str(home),
-        f"{ENV_PREFIX}UID": str(uid),
-        f"{ENV_PREFIX}MEMORY": str(memory_bytes),
-        f"{ENV_PREFIX}CPU": str(cpu_seconds),
-        f"{ENV_PREFIX}FSIZE": str(file_bytes),
-        f"{ENV_PREFIX}THREADS": str(threads),
-    }
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-    result = _libc().mount(
-        source.encode(),
-        target.encode(),
-        fstype.encode() if fstype else None,
-        ctypes.c_ulong(flags),
-        data.encode() if data else None,
-    )
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"mount {target}: {os.strerror(errno)}")
-
-
-def _blocked_ancestor(path: str) -> str | None:
-    """The highest folder above ``path`` that other users cannot enter, if any."""
-    blocked = None
-    parent = os.path.dirname(path)
-    while parent not in ("/", ""):
-        if not os.stat(parent).st_mode & 0o001:
-            blocked = parent
-        parent = os.path.dirname(parent)
-    return blocked
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _hide(hide: list[str], keep: list[str], unprivileged: bool) -> None:
-    """Cover each ``hide`` path with an empty tmpfs, yet keep ``keep`` paths reachable.
-
-    A hidden folder that holds a kept path (``/root`` holding a pyenv Python), or a private
-    folder above a kept path when the kernel will not be root, gets an empty tmpfs anyone
-    may enter, and only the kept path is bind-mounted back into it.
-    """
-    if _libc().unshare(_CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
-    _mount("none", "/", None, _MS_REC | _MS_PRIVATE, None)
-    covers = {h for h in hide if os.path.isdir(h) and any(_inside(k, h) for k in keep)}
-    if unprivileged:
-        covers |= {b for b in map(_blocked_ancestor, keep) if b}
-    covers = {c for c in covers if not any(o != c and _inside(c, o) for o in covers)}
-    handles = {
-        k: os.open(k, os.O_RDONLY | os.O_DIRECTORY)
-        for k in keep
-        if any(_inside(k, c) for c in covers)
-    }
-    for cover in sorted(covers):
-        _mount("tmpfs", cover, "tmpfs", 0, "size=64k,mode=0755")
-    for path, handle in handles.items():
-        os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{handle}", path, None, _MS_BIND | _MS_REC, None)
-        os.close(handle)
-    # after the binds: a hidden path inside a kept one (the worker's gradebook) is visible again
-    for path in hide:
-        if path in covers or not os.path.exists(path):
+    removed = 0
+    for controller in ("memory", "pids"):
+        base = _own_cgroup(controller)
+        if base is None:
             continue
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", _MS_RDONLY, "size=4k,mode=0555")
-        else:
-            _mount("/dev/null", path, None, _MS_BIND, None)
+        for group in base.glob(f"{_CGROUP_NAME}-*"):
+            try:
+                for pid in (group / "cgroup.procs").read_text().split():
+                    os.kill(int(pid), signal.SIGKILL)
+                group.rmdir()
+                removed += 1
+            except (OSError, ValueError):
+                continue
+    return removed
 
 
-def _real_root() -> bool:
-    if os.geteuid() != 0:
+def memory_limit_hit(name: str) -> bool:
+    """Whether the kernel's memory cgroup ran out of memory (an OOM kill or a failed charge)."""
+    base = _own_cgroup("memory")
+    if base is None:
         return False
+    group = base / f"{_CGROUP_NAME}-{name}"
     try:
-        first = Path("/proc/self/uid_map").read_text().split()
-    except OSError:
-        return True
-    return first[:2] == ["0", "0"]  # not a user namespace that maps us to root
+        events = group / "memory.events"
+        if events.exists():
+            counts = dict(line.split() for line in events.read_text().splitlines())
+            return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("max", 0)) > 0
+        return int((group / "memory.failcnt").read_text()) > 0
+    except (OSError, ValueError):
+        return False
 
 
-def _prepare_for_user(uid: int, cwd: str, home: str, stop_at: str) -> None:
-    """Let ``uid`` use the working folder and home, and reach them (but not list parents)."""
-    for folder in (cwd, home):
-        os.makedirs(folder, exist_ok=True)
-        os.chown(folder, uid, uid)
-    connection = os.path.join(home, "kernel-connection.json")
-    if os.path.exists(connection):
-        os.chown(connection, uid, uid)
-    parent = os.path.dirname(cwd)
-    while parent.startswith(stop_at) and parent != "/":
-        os.chmod(parent, 0o711)
-        parent = os.path.dirname(parent)
+# -- bubblewrap: what the kernel can see -------------------------------------------------
+
+
+def _system_binds() -> list[str]:
+    args = []
+    for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _python_binds() -> list[str]:
+    """Read-only binds for this Python, its packages and anything on its path (an editable
+    install's source folder included)."""
+    paths = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    paths.update(p for p in sys.path if p and os.path.isdir(p))
+    data = os.environ.get("CONVBOOK_DATA_DIR")
+    if data and os.path.isdir(data):
+        paths.add(data)  # the course's read-only data sample
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in paths} | paths, key=len):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    parents: list[str] = []  # folders above each bind, enterable by anyone inside
+    binds = []
+    for path in kept:
+        if path.startswith(("/usr/", "/etc/")) or path in ("/usr", "/etc"):
+            continue
+        parent = os.path.dirname(path)
+        while parent != "/" and parent not in parents:
+            parents.append(parent)
+            parent = os.path.dirname(parent)
+        binds += ["--ro-bind", path, path]
+    made = [arg for p in sorted(parents, key=len) for arg in ("--perms", "0755", "--dir", p)]
+    return made + binds
+
+
+def _parents(*paths: str) -> list[str]:
+    found: set[str] = set()
+    for path in paths:
+        parent = os.path.dirname(path)
+        while parent != "/":
+            found.add(parent)
+            parent = os.path.dirname(parent)
+    return sorted(found, key=len)
+
+
+def bwrap_command(
+    home: str, submission: str, scratch_bytes: int, command: list[str], uid: int
+) -> list[str]:
+    """The bubblewrap command line that runs ``command`` with the kernel's view of files.
+
+    As root, bubblewrap sets up the mounts and util-linux ``setpriv`` then drops to ``uid``
+    with no capabilities left; as anyone else, bubblewrap runs in a user namespace.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise OSError("bubblewrap (bwrap) is not installed")
+    if os.geteuid() == 0 and uid > 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            raise OSError("setpriv (util-linux) is not installed")
+        drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--"]  # fmt: skip
+        namespace = []
+    else:
+        drop, namespace = [], ["--unshare-user"]
+    return [
+        bwrap,
+        *namespace,
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        *_system_binds(),
+        *_python_binds(),
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--perms", "1777", "--tmpfs", "/tmp",
+        *[a for p in _parents(home, submission) for a in ("--perms", "0755", "--dir", p)],
+        "--perms", "0777", "--size", str(scratch_bytes), "--tmpfs", home,
+        "--ro-bind", submission, submission,
+        "--chdir", submission,
+        *drop,
+        *command,
+    ]  # fmt: skip
 
 
 def _launch(command: list[str]) -> None:
     env = dict(os.environ)
     settings = {k[len(ENV_PREFIX) :]: env.pop(k) for k in list(env) if k.startswith(ENV_PREFIX)}
-    hide = json.loads(settings.get("HIDE", "[]"))
     home = settings.get("HOME", os.getcwd())
+    submission = settings.get("SUBMISSION", os.getcwd())
     uid = int(settings.get("UID", "0"))
     threads = settings.get("THREADS", "1")
+    sandbox = settings.get("SANDBOX", "0") == "1"
+    os.makedirs(home, exist_ok=True)
 
-    # the connection file lives in root's runtime folder: copy it next to the kernel
+    # the connection file lives in the worker's runtime folder: hand it over through the
+    # (read-only) submission folder, which the kernel can see
     if "-f" in command:
         index = command.index("-f") + 1
-        os.makedirs(home, exist_ok=True)
-        copy = os.path.join(home, "kernel-connection.json")
+        copy = os.path.join(submission, "kernel-connection.json")
         shutil.copyfile(command[index], copy)
+        os.chmod(copy, 0o644)
         command[index] = copy
-    cwd = os.getcwd()
-    drop = _real_root() and uid > 0
-    if drop:
-        _prepare_for_user(uid, cwd, home, stop_at=os.path.dirname(home))
-    if os.geteuid() == 0:
-        try:
-            keep = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
-            keep.add(os.path.realpath(os.path.dirname(home)))  # the worker's own folder
-            keep = sorted(keep)
-            _hide([os.path.realpath(h) for h in hide], keep, unprivileged=drop)
-        except OSError as error:
-            print(f"convbook sandbox: could not hide folders: {error}", file=sys.stderr)
 
+    memory = int(settings.get("MEMORY", "0"))
+    if sandbox:
+        _make_cgroup(str(uid), memory, int(settings.get("PROCESSES", "64")))
     limits = {
-        resource.RLIMIT_AS: int(settings.get("MEMORY", "0")),
+        resource.RLIMIT_AS: memory,
         resource.RLIMIT_FSIZE: int(settings.get("FSIZE", "0")),
         resource.RLIMIT_CORE: 0,
     }
-    cpu = int(settings.get("CPU", "0"))
     for kind, value in limits.items():
         if value or kind == resource.RLIMIT_CORE:
             resource.setrlimit(kind, (value, value))
+    cpu = int(settings.get("CPU", "0"))
     if cpu:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large file is an error, not a kill
@@ -244,29 +330,102 @@ def _launch(command: list[str]) -> None:
         OMP_NUM_THREADS=threads,
         MKL_NUM_THREADS=threads,
         OPENBLAS_NUM_THREADS=threads,
-        # without a network namespace, these at least make HTTP libraries fail fast
-        http_proxy="http://127.0.0.1:9",
-        https_proxy="http://127.0.0.1:9",
-        HTTP_PROXY="http://127.0.0.1:9",
-        HTTPS_PROXY="http://127.0.0.1:9",
-        no_proxy="",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    if drop:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-        resource.setrlimit(resource.RLIMIT_NPROC, (256, 256))
-    os.execvpe(command[0], command, env)
+    if not sandbox:
+        # no namespaces: these at least make HTTP libraries fail fast
+        env.update(http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
+                   HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")  # fmt: skip
+        os.execvpe(command[0], command, env)
+    processes = int(settings.get("PROCESSES", "64"))
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    scratch = int(settings.get("SCRATCH", str(256 << 20)))
+    jailed = bwrap_command(home, submission, scratch, command, uid)
+    os.execvpe(jailed[0], jailed, env)
+
+
+# -- the probe ---------------------------------------------------------------------------
+
+_PROBE = """\
+import json, os, socket
+found = {"uid": os.getuid(), "cwd": os.getcwd()}
+found["secret"] = os.path.exists(os.environ["PROBE_HIDDEN"])
+try:
+    open(os.path.join(os.getcwd(), "x"), "w")
+    found["cwd_writable"] = True
+except OSError:
+    found["cwd_writable"] = False
+print(json.dumps(found))
+"""
+
+
+def _probe_in_worker() -> None:
+    """Runs inside the worker's namespaces: launch a jailed Python as a kernel would be."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="convbook-probe-"))
+    os.chmod(base, 0o755)
+    secret = base / "secret.txt"
+    secret.write_text("hidden")
+    home, submission = base / "home", base / "submission"
+    submission.mkdir()
+    jail = KernelJail(home=home, submission=submission, uid=60999, memory_bytes=2 << 30,
+                      processes=64, cpu_seconds=60, file_bytes=1 << 20, scratch_bytes=1 << 20,
+                      threads=1)  # fmt: skip
+    env = {**os.environ, **jail.env(), "PROBE_HIDDEN": str(secret)}
+    command = [sys.executable, "-I", __file__, "--", sys.executable, "-I", "-c", _PROBE]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    remove_cgroups()
+    shutil.rmtree(base, ignore_errors=True)
+    print(json.dumps({"rc": done.returncode, "out": done.stdout, "err": done.stderr[-800:]}))
+
+
+@functools.lru_cache(maxsize=1)
+def missing() -> tuple[str, ...]:
+    """What this machine lacks for grading in the sandbox; empty when everything works.
+
+    Returns:
+        One line per missing piece, each saying how to get it.
+    """
+    problems = []
+    prefix = worker_prefix()
+    if not prefix:
+        problems.append(
+            "Linux namespaces: `unshare` (util-linux) must run as root or with unprivileged"
+            " user namespaces enabled"
+        )
+    if shutil.which("bwrap") is None:
+        problems.append("bubblewrap: install it (Debian/Ubuntu: apt-get install bubblewrap)")
+    for controller in ("memory", "pids"):
+        if _own_cgroup(controller) is None:
+            problems.append(f"a writable cgroup with the {controller} controller (run as root)")
+    if problems:
+        return tuple(problems)
+    command = [*prefix, sys.executable, "-I", __file__, "--probe"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        found = json.loads(report["out"].strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError) as error:
+        detail = (locals().get("report") or {}).get("err", "") or str(error)
+        return (f"the sandbox could not start a jailed process: {detail.strip()[-300:]}",)
+    if found.get("secret") or found.get("cwd_writable"):
+        return ("the sandbox started, but its process could see or write hidden files",)
+    if os.geteuid() == 0 and found.get("uid") == 0:
+        return ("the sandbox started, but its process still ran as root",)
+    return ()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the kernel launcher: ``python -m convbook.grading.sandbox -- CMD...``."""
+    """``python sandbox.py -- KERNEL_COMMAND...`` (the launcher) or ``--probe``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--probe"]:
+        _probe_in_worker()
+        return
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
-        raise SystemExit("usage: python -m convbook.grading.sandbox -- KERNEL_COMMAND...")
+        raise SystemExit("usage: python sandbox.py -- KERNEL_COMMAND...")
     _launch(argv)
 
 

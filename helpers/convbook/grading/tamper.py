@@ -6,10 +6,12 @@ Two independent checks, because each alone can be dodged:
   (``torch.allclose = ...``, ``setattr``, ``sys.modules``, ``builtins``, ``__eq__``
   overrides, IPython input transformers) and the dynamic tricks that could hide it
   (``exec``, ``globals()``, ``__dict__``, ``gc``, ``ctypes``).
-* guard cells run in the grading kernel: one before any student code captures the
-  functions the tests rely on, and one before and after every test cell checks they are
-  unchanged. Each guard prints a fresh random token; the grader, outside the kernel, only
-  trusts a guard whose output carries its token and says ``ok``.
+* guard cells run in the grading kernel (``convbook.grading.scope``): one before any
+  student code takes a snapshot of the modules the tests rely on, and one before and after
+  every test cell checks they are unchanged.
+
+Neither is what keeps a test honest against a redefined name: each test runs in a scope
+of its own (``scope.run_test``), so only changes to shared modules are left to catch here.
 """
 
 from __future__ import annotations
@@ -61,9 +63,26 @@ _FORBIDDEN_CALLS = {
 _FORBIDDEN_MODULES = {
     "builtins", "ctypes", "gc", "importlib", "inspect", "unittest", "mock", "types",
     "cffi", "pytest", "_testcapi", "dis", "code", "codeop",
+    # code the scan cannot read: loaded from files, pickles or other modules' loaders
+    "runpy", "pickle", "_pickle", "marshal", "shelve", "dill", "cloudpickle", "joblib",
+    "site", "pkgutil", "zipimport", "imp", "copyreg",
+    # code that runs while a test runs, between two guard checks
+    "threading", "_thread", "concurrent", "multiprocessing", "asyncio", "sched",
 }  # fmt: skip
 # IPython turns magics into these calls; they are allowed.
 _MAGIC_CALLS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+# Magics that run code the scan cannot read (a file, another language, a stored macro).
+_CODE_MAGICS = {
+    "run", "load", "loadpy", "writefile", "file", "script", "bash", "sh", "python",
+    "python2", "python3", "pypy", "perl", "ruby", "macro", "store", "edit", "rerun",
+    "recall", "autoreload", "aimport", "load_ext", "reload_ext", "config", "alias",
+    "alias_magic", "px", "pxresult", "autopx", "debug", "pdb",
+}  # fmt: skip
+# Magics whose argument is Python code that runs in the kernel: scanned like a cell.
+_PYTHON_MAGICS = {"time", "timeit", "prun", "capture", "pypy"}
+# Names of the dynamic tools that must only ever be called directly (never passed around).
+_DYNAMIC_NAMES = {"setattr", "delattr", "getattr", "vars", "globals", "locals", "exec",
+                  "eval", "compile", "__import__"}  # fmt: skip
 
 
 def _root_name(node: ast.AST) -> str | None:
@@ -73,10 +92,47 @@ def _root_name(node: ast.AST) -> str | None:
 
 
 class _Scanner(ast.NodeVisitor):
-    def __init__(self, aliases: set[str], sys_names: set[str]) -> None:
+    def __init__(self, aliases: set[str], sys_names: set[str], modules: set[str]) -> None:
         self.aliases = aliases
         self.sys_names = sys_names
+        self.modules = modules  # names bound to modules
         self.findings: list[tuple[int, str]] = []
+        self.attribute_roots: set[int] = set()  # Name nodes used as ``name.attr``
+        self.called: set[int] = set()  # Name nodes used as ``name(...)``
+        self.magic_shells: set[int] = set()  # get_ipython() calls IPython wrote for magics
+
+    def prepare(self, tree: ast.AST) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                self.attribute_roots.add(id(node.value))
+            elif isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Name):
+                    self.called.add(id(node.func))
+                func = node.func
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in _MAGIC_CALLS
+                    and isinstance(func.value, ast.Call)
+                    and isinstance(func.value.func, ast.Name)
+                    and func.value.func.id == "get_ipython"
+                ):
+                    self.magic_shells.add(id(func.value))
+                    self._check_magic(node, func.attr)
+
+    def _check_magic(self, node: ast.Call, kind: str) -> None:
+        args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+        if kind not in {"run_line_magic", "run_cell_magic"} or not args:
+            return
+        name = str(args[0]).split()[0] if args[0] else ""
+        if name in _CODE_MAGICS:
+            self.flag(node, f"uses the %{name} magic (it runs code the grader cannot check)")
+            return
+        if name in _PYTHON_MAGICS:
+            code = args[2] if kind == "run_cell_magic" and len(args) > 2 else args[1:2]
+            code = code[0] if isinstance(code, list) and code else code
+            if isinstance(code, str):
+                for finding in scan_source(code):
+                    self.flag(node, f"in %{name}: {finding}")
 
     def flag(self, node: ast.AST, what: str) -> None:
         self.findings.append((getattr(node, "lineno", 0), what))
@@ -87,7 +143,11 @@ class _Scanner(ast.NodeVisitor):
                 self._check_target(element)
         elif isinstance(target, ast.Attribute):
             root = _root_name(target)
-            if root in self.aliases or root in _MODULE_NAMES:
+            if root is None:
+                self.flag(
+                    target, f"assigns {ast.unparse(target)[:60]} (an attribute of an expression)"
+                )
+            elif root in self.aliases or root in _MODULE_NAMES:
                 self.flag(target, f"assigns {ast.unparse(target)} (monkeypatching {root})")
             elif target.attr.startswith("__") or target.attr in _TEST_HELPERS:
                 self.flag(target, f"assigns {ast.unparse(target)}")
@@ -142,7 +202,8 @@ class _Scanner(ast.NodeVisitor):
                 if not (isinstance(target, ast.Name) and target.id == "self"):
                     self.flag(node, f"calls {ast.unparse(node)[:60]}")
             elif func.id == "get_ipython":
-                pass  # judged by the attribute used on it, below
+                if id(node) not in self.magic_shells:
+                    self.flag(node, "uses get_ipython() (the kernel's own machinery)")
             elif func.id == "getattr" and len(node.args) >= 2:
                 name = node.args[1]
                 if isinstance(name, ast.Constant) and str(name.value) in _INTROSPECTION_ATTRS:
@@ -161,7 +222,7 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr == "modules":  # sys.modules, but not nn.Module.modules()
+        if node.attr in {"modules", "path", "meta_path", "path_hooks"}:  # sys.modules, sys.path
             if isinstance(node.value, ast.Name) and node.value.id in self.sys_names:
                 self.flag(node, f"uses {ast.unparse(node)}")
         elif node.attr in _INTROSPECTION_ATTRS:
@@ -173,6 +234,16 @@ class _Scanner(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in {"__builtins__", "__import__"}:
             self.flag(node, f"uses {node.id}")
+        elif node.id in _DYNAMIC_NAMES and id(node) not in self.called:
+            self.flag(node, f"passes {node.id} around instead of calling it")
+        elif (
+            node.id in self.modules
+            and isinstance(node.ctx, ast.Load)
+            and id(node) not in self.attribute_roots
+        ):
+            self.flag(node, f"uses the module {node.id} as a value")
+        elif node.id in self.sys_names and id(node) not in self.attribute_roots:
+            self.flag(node, f"uses the module {node.id} as a value")
 
     def _check_class_body(self, node: ast.ClassDef) -> None:
         for base in node.bases:
@@ -208,6 +279,21 @@ def _import_aliases(tree: ast.AST) -> set[str]:
     return aliases
 
 
+# Names the course's locked cells bind to modules, and submodules people import by name.
+_KNOWN_MODULES = {
+    "torch", "nn", "F", "np", "numpy", "math", "random", "os", "convbook", "d2l",
+    "functional", "testing", "init", "optim", "ops", "pooling", "checks",
+}  # fmt: skip
+
+
+def _module_names(tree: ast.AST) -> set[str]:
+    names = set(_KNOWN_MODULES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
 def scan_source(source: str) -> list[str]:
     """Flag monkeypatching and dynamic tricks in one code cell's source.
 
@@ -230,7 +316,8 @@ def scan_source(source: str) -> list[str]:
         for a in node.names
         if a.name == "sys"
     }
-    scanner = _Scanner(_import_aliases(tree), sys_names)
+    scanner = _Scanner(_import_aliases(tree), sys_names, _module_names(tree))
+    scanner.prepare(tree)
     scanner.visit(tree)
     return [f"line {line}: {what}" for line, what in sorted(set(scanner.findings))]
 
@@ -256,74 +343,14 @@ def scan_notebook(nb: nbformat.NotebookNode, trusted_ids: set[str]) -> list[str]
     return findings
 
 
-# The capture runs before any student code. It keeps the references in a closure, so
-# the student's code has no name to reach them by (and the scan forbids the tricks that could).
-_SETUP = """\
-def _convbook_guard_factory():
-    import builtins, sys
-    names = {
-        "builtins": ["isinstance", "len", "abs", "all", "any", "print", "type", "float", "int",
-                     "bool", "round", "sum", "min", "max", "range", "zip", "repr", "str",
-                     "getattr", "hasattr", "issubclass", "AssertionError", "Exception"],
-        "torch": ["allclose", "equal", "isclose", "eq", "ne", "all", "any", "abs", "max", "min",
-                  "sum", "manual_seed", "randn", "rand", "randint", "tensor", "is_tensor", "zeros",
-                  "ones", "arange", "Tensor", "Size", "no_grad"],
-        "torch.testing": ["assert_close"],
-        "torch.nn.functional": ["conv2d", "avg_pool2d", "max_pool2d", "relu", "pad"],
-        "numpy": ["allclose", "array_equal", "isclose", "all", "any", "abs", "ndarray"],
-        "numpy.testing": ["assert_allclose", "assert_array_equal", "assert_equal",
-                          "assert_almost_equal"],
-    }
-    tensor_attrs = ["__eq__", "__ne__", "__bool__", "__float__", "__len__", "__getitem__",
-                    "__sub__", "__add__", "__mul__", "__abs__", "__lt__", "__le__", "__gt__",
-                    "__ge__", "allclose", "equal", "eq", "all", "any", "abs", "max", "sum",
-                    "item", "tolist", "size", "shape", "dim", "numpy", "float",
-                    "__torch_function__"]
-    import importlib
-    modules = {}
-    for module_name in names:
-        try:
-            modules[module_name] = importlib.import_module(module_name)
-        except ImportError:
-            pass
-    captured = {(m, n): getattr(modules[m], n) for m in modules for n in names[m]
-                if hasattr(modules[m], n)}
-    tensor_type = getattr(modules.get("torch"), "Tensor", None)
-    tensor_captured = {n: tensor_type.__dict__.get(n) for n in tensor_attrs} if tensor_type else {}
-    ip = get_ipython()
-    hooks = lambda: (list(ip.input_transformers_cleanup), list(ip.input_transformers_post),
-                     list(ip.ast_transformers), tuple(ip.custom_exceptions),
-                     {k: list(v) for k, v in ip.events.callbacks.items()}, sys.excepthook)
-    hooks_captured = hooks()
-    getter, identical, printer, sorted_ = getattr, lambda a, b: a is b, print, sorted
-
-    def check(token):
-        changed = []
-        for module_name, module in modules.items():
-            if sys.modules.get(module_name) is not module:
-                changed.append("sys.modules[" + module_name + "]")
-        for (m, n), ref in captured.items():
-            if not identical(getter(modules[m], n, None), ref):
-                changed.append(m + "." + n)
-        for n, ref in tensor_captured.items():
-            if not identical(tensor_type.__dict__.get(n), ref):
-                changed.append("torch.Tensor." + n)
-        if hooks() != hooks_captured:
-            changed.append("IPython hooks")
-        if sys.gettrace() is not None or sys.getprofile() is not None:
-            changed.append("sys.settrace")
-        verdict = "changed:" + ",".join(sorted_(changed)) if changed else "ok"
-        printer("CONVBOOK-GUARD", token, verdict)
-
-    return check
-"""
-
-
 class Guard:
-    """Guard cells for one grading run, each with its own random token."""
+    """The cells the worker adds around a notebook's tests (see ``convbook.grading.scope``).
+
+    Each check cell prints a fresh random token; the grader, outside the kernel, only trusts
+    a check whose output carries its token and says ``ok``.
+    """
 
     def __init__(self) -> None:
-        self.name = f"_convbook_check_{secrets.token_hex(8)}"
         self.tokens: list[str] = []
 
     def _cell(self, source: str) -> nbformat.NotebookNode:
@@ -331,16 +358,32 @@ class Guard:
         cell.metadata["tags"] = [GUARD_TAG]
         return cell
 
-    def setup_cell(self) -> nbformat.NotebookNode:
-        """The cell that captures the references; runs before any student code."""
-        source = f"{_SETUP}{self.name} = _convbook_guard_factory()\ndel _convbook_guard_factory\n"
-        return self._cell(source + "print('CONVBOOK-GUARD setup ok')")
+    def setup_cell(self, context: str) -> nbformat.NotebookNode:
+        """The cell that loads the tests' imports and takes the snapshot, before student code.
+
+        Args:
+            context: the assignment's locked import and constant cells, as plain Python.
+        """
+        source = (
+            "import convbook.grading.scope\n"
+            f"convbook.grading.scope.setup({context!r})\n"
+            "print('CONVBOOK-GUARD setup ok')"
+        )
+        return self._cell(source)
 
     def check_cell(self) -> nbformat.NotebookNode:
-        """A cell that checks the references and prints a fresh token."""
+        """A cell that checks the snapshot and prints a fresh token."""
         token = secrets.token_hex(12)
         self.tokens.append(token)
-        return self._cell(f"{self.name}({token!r})")
+        return self._cell(f"import convbook.grading.scope\nconvbook.grading.scope.check({token!r})")
+
+    @staticmethod
+    def test_source(code: str, answers: tuple[str, ...], name: str) -> str:
+        """What a test cell runs instead of its own code: the code in a scope of its own."""
+        return (
+            "import convbook.grading.scope\n"
+            f"convbook.grading.scope.run_test({code!r}, {tuple(answers)!r}, {name!r})"
+        )
 
     def verdict(self, cell: nbformat.NotebookNode) -> str | None:
         """What a guard cell's output says.

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from . import policy
+
 __all__ = ["CellGrade", "Request", "Result", "grade_request"]
 
 
@@ -37,15 +39,16 @@ class Request:
     notebook: str
     config_file: str
     release_notebook: str
+    source_notebook: str
     template_db: str
-    hide: list[str] = field(default_factory=list)
     uid: int = 60001
-    cell_timeout: int = 60
-    notebook_timeout: float = 300.0
-    memory_bytes: int = 6 << 30
-    file_bytes: int = 64 << 20
+    cell_timeout: int = policy.CELL_TIMEOUT_S
+    notebook_timeout: float = policy.NOTEBOOK_TIMEOUT_S
+    memory_bytes: int = policy.MEMORY_MB << 20
+    file_bytes: int = policy.FILE_MB << 20
     threads: int = 1
-    max_output_bytes: int = 200_000
+    max_output_bytes: int = policy.MAX_OUTPUT_BYTES
+    sandbox: bool = True
 
 
 @dataclass
@@ -91,6 +94,7 @@ def _config(request: Request, course: Path, db: Path):
     from traitlets.config.loader import PyFileConfigLoader
 
     from .execute import SandboxedExecute
+    from .restore import test_scope
 
     config_file = Path(request.config_file)
     config = PyFileConfigLoader(config_file.name, str(config_file.parent)).load_config()
@@ -116,10 +120,14 @@ def _config(request: Request, course: Path, db: Path):
     config.SandboxedExecute.timeout = request.cell_timeout
     config.SandboxedExecute.notebook_timeout = request.notebook_timeout
     config.SandboxedExecute.max_output_bytes = request.max_output_bytes
-    config.SandboxedExecute.startup_timeout = 120
+    config.SandboxedExecute.startup_timeout = policy.SETUP_TIMEOUT_S
     config.SandboxedExecute.interrupt_on_timeout = True
     config.SandboxedExecute.iopub_timeout = 10
     config.SandboxedExecute.kernel_name = "python3"
+    source = nbformat.read(request.source_notebook, as_version=4)
+    context, answers = test_scope(source)
+    config.SandboxedExecute.context = context
+    config.SandboxedExecute.answers = list(answers)
     return config
 
 
@@ -138,13 +146,17 @@ def grade_request(request: Request) -> Result:
 
     from . import execute
     from .restore import locked_ids, restore_order
-    from .sandbox import jail_env
+    from .sandbox import KernelJail, memory_limit_hit, remove_cgroups
     from .tamper import scan_notebook
 
     work = Path(request.work_dir)
     course, db_dir, home = work / "course", work / "db", work / "home"
-    for folder in (course, db_dir, home):
+    own = work / "submission"  # the kernel's working folder: the student's own file
+    for folder in (course, db_dir, home, own):
         folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(request.submission, own / f"{request.notebook}.ipynb")
+    for folder in (work, own):
+        folder.chmod(0o755)
     db_dir.chmod(0o700)
     db = db_dir / "gradebook.db"
     shutil.copyfile(request.template_db, db)
@@ -161,18 +173,19 @@ def grade_request(request: Request) -> Result:
     target.mkdir(parents=True, exist_ok=True)
     nbformat.write(submitted, target / f"{request.notebook}.ipynb")
 
-    os.environ.update(
-        jail_env(
-            # the parent of the work folder holds the other students' work folders
-            hide=[Path(p) for p in request.hide] + [db_dir, work.parent],
-            home=home,
-            uid=request.uid,
-            memory_bytes=request.memory_bytes,
-            cpu_seconds=int(request.notebook_timeout * 2 + 60),
-            file_bytes=request.file_bytes,
-            threads=request.threads,
-        )
+    jail = KernelJail(
+        home=home,
+        submission=own,
+        uid=request.uid,
+        memory_bytes=request.memory_bytes,
+        processes=policy.PROCESSES,
+        cpu_seconds=policy.cpu_seconds(request.notebook_timeout),
+        file_bytes=request.file_bytes,
+        scratch_bytes=policy.SCRATCH_MB << 20,
+        threads=request.threads,
+        sandbox=request.sandbox,
     )
+    os.environ.update(jail.env())
     coursedir = CourseDirectory(config=config)
     coursedir.notebook_id = request.notebook
     api = NbGraderAPI(coursedir=coursedir, config=config)
@@ -181,6 +194,10 @@ def grade_request(request: Request) -> Result:
     graded = api.autograde(request.assignment, request.student, force=True, create=True)
     _kill_strays()
     result = Result(ok=bool(graded["success"]), events=list(execute.EVENTS))
+    if request.sandbox:
+        if memory_limit_hit(str(request.uid)):
+            result.events.append(("resource limit", "used more than its memory limit"))
+        remove_cgroups()
     result.seconds["autograde"] = round(time.monotonic() - started, 2)
     result.findings, result.notes = findings, notes
     result.log = (graded.get("log") or "")[-3000:] + (graded.get("error") or "")[-3000:]
