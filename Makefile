@@ -17,7 +17,7 @@ export CONVBOOK_PROGRESS ?= 0
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit notebooks chromium execute lint clean
+.PHONY: book test unit notebooks chromium sandbox execute lint clean
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,11 +34,17 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install chromium (the browser test will skip)"; fi; }
 
+# bubblewrap: `convbook grade` jails each kernel with it, and refuses to grade without it.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "bubblewrap missing: sudo apt-get install bubblewrap (grading tests will fail)"; fi; }
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(abspath _build/html/index.html) in a browser."
 
-unit: $(STAMP) chromium
+unit: $(STAMP) chromium sandbox
 	CONVBOOK_BUDGET=smoke $(BIN)/python -m pytest -n $(JOBS) --dist loadscope -p no:cacheprovider tests
 
 # nbval twice: as this machine computes, and imitating another CPU (PyTorch's portable

@@ -168,7 +168,7 @@ def graded(request, tmp_path_factory) -> dict:
         env["CONVBOOK_DATA_DIR"] = os.environ["CONVBOOK_DATA_DIR"]
 
     def grade_shard(index: int) -> dict:
-        course = make_course(root / f"course{index}", shards[index])
+        course = make_course(root / f"course{index}", shards[index], solutions=SOLUTIONS)
         students = {}
         for slug in shards[index]:
             release = nbformat.read(course / "exercises" / slug / f"{slug}.ipynb", as_version=4)

@@ -232,3 +232,121 @@ def test_a_missing_extra_is_named_with_the_command_that_installs_it(setup_cell_r
     )
     assert grade.returncode == 2
     assert "'nbgrader'" in grade.stderr and 'pip install "convbook[grading]"' in grade.stderr
+
+
+# Grading through the console script of the wheel install (issue 12): after the test
+# above, which checks the message without the grading extra.
+@pytest.fixture(scope="module")
+def graded(setup_cell_run, runtime: Runtime, wheel: Path) -> dict:
+    """Install ``convbook[grading]`` from the wheel; grade the 12 solutions, the 12 blank
+    releases and the attack corpus in one ``convbook grade`` run, with ``--solutions``."""
+    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    import attacks
+
+    runtime.pip("install", f"convbook[grading] @ {wheel.as_uri()}")
+    submissions = runtime.root / "submissions"
+    for slug in sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()):
+        for student, folder in (("teacher", "solutions"), ("nobody", "exercises")):
+            target = submissions / student / slug
+            target.mkdir(parents=True)
+            shutil.copy(ROOT / folder / slug / f"{slug}.ipynb", target)
+    for name, (build, _) in attacks.KINDS.items():
+        target = submissions / name / attacks.SLUG
+        target.mkdir(parents=True)
+        nbformat.write(build(), target / f"{attacks.SLUG}.ipynb")
+    out = runtime.root / "graded"
+    command = [runtime.venv / "bin" / "convbook", "grade", submissions, "--out", out,
+               "--solutions", ROOT / "solutions", "--no-progress", "--jobs", "2"]  # fmt: skip
+    done = subprocess.run(
+        [str(c) for c in command],
+        env=runtime.env,
+        cwd=runtime.root,  # not the checkout: nothing may come from it but --solutions
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    import csv
+
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(handle)}
+    return {"rows": rows, "out": out, "stdout": done.stdout, "kinds": attacks.KINDS,
+            "slug": attacks.SLUG, "hidden_line": attacks.HIDDEN_LINE}  # fmt: skip
+
+
+def _autograded_points(row: dict) -> tuple[float, float]:
+    """(score, autograded maximum): the manual points are in the message."""
+    manual = 0.0
+    if "points await manual grading" in row["message"]:
+        manual = float(row["message"].split(" points await manual grading")[0].split()[-1])
+    return float(row["score"]), float(row["max_score"]) - manual
+
+
+def test_every_solution_gets_every_autograded_point_through_the_command(graded):
+    teacher = {a: r for (s, a), r in graded["rows"].items() if s == "teacher"}
+    assert len(teacher) == 12
+    for assignment, row in teacher.items():
+        score, autograded = _autograded_points(row)
+        assert row["status"] == "graded" and score == autograded > 0, (assignment, row)
+    assert "sandbox: in force" in graded["stdout"]
+
+
+def test_every_blank_release_gets_nothing(graded):
+    nobody = {a: r for (s, a), r in graded["rows"].items() if s == "nobody"}
+    assert len(nobody) == 12
+    assert all(float(r["score"]) == 0 and r["status"] == "graded" for r in nobody.values())
+
+
+def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
+    assert len(graded["kinds"]) >= 25
+    problems = []
+    for name, (_, expect) in graded["kinds"].items():
+        row = graded["rows"][(name, graded["slug"])]
+        score, autograded = _autograded_points(row)
+        if expect == "zero" and score != 0:
+            problems.append(f"{name}: {score:g} points ({row['status']})")
+        if expect == "full" and (row["status"] != "graded" or score != autograded):
+            problems.append(f"{name}: an honest answer got {score:g}/{autograded:g} ({row})")
+        path = graded["out"] / "autograded" / name / graded["slug"] / f"{graded['slug']}.ipynb"
+        if path.exists():
+            outputs = "".join(
+                str(output)
+                for cell in nbformat.read(path, as_version=4).cells
+                for output in cell.get("outputs", [])
+            )
+            for marker in ("LEAKED [", "REACHED [", "WROTE ["):
+                if marker in outputs and f"{marker}]" not in outputs:
+                    problems.append(f"{name}: {outputs[outputs.index(marker) :][:200]}")
+            if graded["hidden_line"] in outputs:
+                problems.append(f"{name}: a hidden test line is in its output")
+    assert not problems, "\n".join(problems)
+
+
+def test_grading_fails_closed_without_its_sandbox(graded, runtime):
+    """Without bubblewrap and unshare on PATH, grading stops and says what is missing;
+    ``--no-sandbox`` grades and says so in every row."""
+    submissions = runtime.root / "submissions-one"
+    target = submissions / "someone" / graded["slug"]
+    target.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / graded["slug"] / f"{graded['slug']}.ipynb", target)
+    bare = runtime.root / "bare-bin"
+    bare.mkdir()
+    env = {**runtime.env, "PATH": f"{runtime.venv / 'bin'}{os.pathsep}{bare}"}
+    base = [str(runtime.venv / "bin" / "convbook"), "grade", str(submissions), "--solutions",
+            str(ROOT / "solutions"), "--no-progress"]  # fmt: skip
+    refused = subprocess.run(
+        [*base, "--out", str(runtime.root / "refused")], env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 3, refused.stderr
+    assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    assert not (runtime.root / "refused" / "grades.csv").exists()
+    unsafe = subprocess.run(
+        [*base, "--out", str(runtime.root / "unsafe"), "--no-sandbox"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert unsafe.returncode == 0, unsafe.stderr[-2000:]
+    text = (runtime.root / "unsafe" / "grades.csv").read_text()
+    assert "WITHOUT the sandbox" in text and "WITHOUT the sandbox" in unsafe.stdout

@@ -19,8 +19,6 @@ import nbformat
 
 __all__ = [
     "CONFIG_FILE",
-    "REPO",
-    "SOLUTIONS",
     "GradeScore",
     "autograde",
     "make_course",
@@ -29,9 +27,8 @@ __all__ = [
     "submit",
 ]
 
-REPO = Path(__file__).resolve().parents[3]
-SOLUTIONS = REPO / "solutions"
-CONFIG_FILE = REPO / "nbgrader_config.py"
+# The course's nbgrader settings, shipped inside the package (a wheel has no checkout).
+CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ def make_course(
     root: str | Path,
     assignments: Iterable[str],
     *,
-    solutions: str | Path = SOLUTIONS,
+    solutions: str | Path,
     config: str | Path = CONFIG_FILE,
 ) -> Path:
     """Create an nbgrader course in ``root`` with the given assignments generated.

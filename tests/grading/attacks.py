@@ -1,0 +1,347 @@
+"""The attack corpus: real submissions of the course's assignments that try to earn points
+they did not, or to read or break what they should not (issue 12).
+
+Each kind is one student's submission, built from the release (``exercises/``) or the
+solution. ``expect`` says what ``convbook grade`` must give it:
+
+* ``"zero"``: every autograded point lost (the answers are wrong; the trick must not help);
+* ``"full"``: every autograded point, status ``graded`` (the answers are right; the trick
+  must neither help nor cost points, and must find nothing);
+* ``"not full"``: fewer points than the maximum (the notebook breaks part-way).
+
+``tests/test_fresh_install.py`` grades them all with the console script of a wheel install.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+SLUG = "7_5_pooling"
+
+# Wrong answers to every 7.5 item: each returns a value of a plausible type.
+WRONG_75 = {
+    "avg_pool_conv": "def avg_pool_conv(X, kernel_size, stride, padding):\n"
+    "    return torch.zeros(1)",
+    "max_relu": "def max_relu(a, b):\n    return a",
+    "max_pool_conv": "def max_pool_conv(X, size):\n    return torch.zeros(1)",
+    "min_pool": "def min_pool(X, size):\n    return torch.zeros(1)",
+    "max_pool_comparisons": "def max_pool_comparisons(channels, input_hw, window, padding,"
+    " stride):\n    return 48",  # right only for the visible example
+}
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solution(slug: str = SLUG) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "solutions" / slug / f"{slug}.ipynb", as_version=4)
+
+
+def release(slug: str = SLUG) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "exercises" / slug / f"{slug}.ipynb", as_version=4)
+
+
+def answered(answers: dict[str, str], base: nbformat.NotebookNode | None = None):
+    """The release (or ``base``) with the given solution cells replaced."""
+    nb = copy.deepcopy(base if base is not None else release())
+    for cell in nb.cells:
+        if _grade_id(cell) in answers:
+            cell.source = answers[_grade_id(cell)]
+    return nb
+
+
+def wrong(trick: str, where: str = "avg_pool_conv", after: bool = False):
+    """Every 7.5 answer wrong, with ``trick`` before (or after) the code of one answer cell."""
+    answers = dict(WRONG_75)
+    answers[where] = f"{answers[where]}\n\n{trick}" if after else f"{trick}\n\n{answers[where]}"
+    return answered(answers)
+
+
+def right(trick: str, where: str = "avg_pool_conv", slug: str = SLUG):
+    """The release with the solution's answers (so no hidden tests in the student's own
+    file), with ``trick`` added at the top of one answer cell."""
+    answers = {
+        _grade_id(cell): cell.source
+        for cell in solution(slug).cells
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
+    answers[where] = f"{trick}\n\n{answers[where]}"
+    return answered(answers, release(slug))
+
+
+def _snoop(paths_expr: str) -> str:
+    """Code that collects what it could read into ``found`` and prints it."""
+    return (
+        "import glob, os\n"
+        f"found = []\nfor path in {paths_expr}:\n"
+        "    try:\n"
+        "        with open(path, 'rb') as handle:\n"
+        "            text = handle.read().decode('utf-8', 'replace')\n"
+        # the markers are split so that this cell's own source does not match them
+        "        if 'BEGIN HIDDEN' + ' TESTS' in text or 'manual_seed(' + '751)' in text:\n"
+        "            found.append(path)\n"
+        "    except OSError:\n        pass\n"
+        "print('LEAKED', found)"
+    )
+
+
+HIDDEN_LINE = "torch.manual_seed(751)"  # a line of 7.5's hidden tests
+
+KINDS = {
+    # 1. finding 2: redefine the check helpers the test cells call
+    "redefines_check_helpers": (
+        lambda: wrong(
+            "def assert_close_to(*args, **kwargs):\n    return None\n\n"
+            "def assert_equal(*args, **kwargs):\n    return None"
+        ),
+        "zero",
+    ),
+    # 2. finding 2: redefine the reference the tests compare with
+    "redefines_reference_pool2d": (
+        lambda: wrong("def pool2d(*args, **kwargs):\n    return torch.zeros(1)"),
+        "zero",
+    ),
+    # 3. shadow a builtin the hidden loops use: the loops would run zero times
+    "shadows_builtin_range": (lambda: wrong("def range(*args):\n    return []"), "zero"),
+    # 4. shadow the torch the tests use with a stand-in
+    "shadows_torch": (
+        lambda: wrong(
+            "class Anything:\n    def __call__(self, *a, **k):\n        return self\n"
+            "    def __getattr__(self, name):\n        return self\n"
+            "    def __iter__(self):\n        return iter(())\n\ntorch = Anything()",
+            where="max_pool_comparisons",
+            after=True,
+        ),
+        "zero",
+    ),
+    # 5. turn forbid() off and use the forbidden operation
+    "redefines_forbid": (
+        lambda: answered(
+            {
+                **WRONG_75,
+                "avg_pool_conv": "import contextlib\n\n"
+                "def forbid(*names, **kwargs):\n    return contextlib.nullcontext()\n\n"
+                "def avg_pool_conv(X, kernel_size, stride, padding):\n"
+                "    return F.avg_pool2d(X, kernel_size, stride, padding)",
+            }
+        ),
+        "zero",
+    ),
+    # 6. empty the locked list of forbidden operations
+    "empties_forbidden_list": (
+        lambda: answered(
+            {
+                **WRONG_75,
+                "avg_pool_conv": "NO_AVERAGE = ()\n\n"
+                "def avg_pool_conv(X, kernel_size, stride, padding):\n"
+                "    return F.avg_pool2d(X, kernel_size, stride, padding)",
+            }
+        ),
+        "zero",
+    ),
+    # 7. finding 3: glob for notebooks in the working folder and every parent
+    "reads_hidden_tests_by_glob": (
+        lambda: right(
+            _snoop(
+                "[p for k in range(6) for pattern in ['*.ipynb', '*/*.ipynb', '*/*/*/*.ipynb']"
+                " for p in glob.glob(os.path.join(os.getcwd(), '../' * k, pattern))]"
+            )
+        ),
+        "full",
+    ),
+    # 8. finding 5: reach hidden folders by relative paths
+    "reads_hidden_tests_by_relative_path": (
+        lambda: right(
+            _snoop(
+                "[os.path.join('../' * k, p) for k in range(1, 8) for p in"
+                " ['solutions/7_5_pooling/7_5_pooling.ipynb', 'course/solutions/7_5_pooling/"
+                "7_5_pooling.ipynb', 'gradebook.db', 'db/gradebook.db']]"
+            )
+        ),
+        "full",
+    ),
+    # 9. patch a torch function directly
+    "patches_torch_isclose": (
+        lambda: wrong("torch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)"),
+        "zero",
+    ),
+    # 10. patch through functools.partial(setattr, ...), which no name-based scan sees
+    "patches_via_partial_setattr": (
+        lambda: wrong(
+            "import functools\n"
+            "functools.partial(setattr, torch)('isclose', lambda a, b, **k: a == a)"
+        ),
+        "zero",
+    ),
+    # 11. replace a name in the kernel's namespace through IPython
+    "replaces_user_namespace": (
+        lambda: wrong("ip = get_ipython()\nip.user_ns['assert_close_to'] = lambda *a, **k: None"),
+        "zero",
+    ),
+    # 12. finding 5: hide the patch inside a cell magic
+    "patches_inside_capture_magic": (
+        lambda: answered(
+            {
+                **WRONG_75,
+                "avg_pool_conv": "%%capture\n"
+                "torch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)\n"
+                + WRONG_75["avg_pool_conv"],
+            }
+        ),
+        "zero",
+    ),
+    # 13. finding 5: hide the patch inside a line magic
+    "patches_inside_time_magic": (
+        lambda: wrong(
+            "%time torch.isclose = lambda a, b, **k: torch.ones_like(a, dtype=torch.bool)"
+        ),
+        "zero",
+    ),
+    # 14. finding 5: run a file the scan never reads
+    "runs_a_file_with_run_magic": (
+        lambda: wrong(
+            "import os\npath = os.path.join(os.environ['HOME'], 'patch.py')\n"
+            "with open(path, 'w') as handle:\n"
+            "    handle.write('import torch\\ntorch.isclose = lambda a, b, **k: a == a\\n')\n"
+            "%run -i $path"
+        ),
+        "zero",
+    ),
+    # 15. write a module and import it
+    "imports_a_module_it_wrote": (
+        lambda: wrong(
+            "import os, sys\nfor folder in [os.getcwd(), os.environ['HOME']]:\n"
+            "    try:\n"
+            "        with open(os.path.join(folder, 'helper_patch.py'), 'w') as handle:\n"
+            "            handle.write('import torch\\ntorch.isclose = lambda a, b, **k: a == a\\n')\n"
+            "    except OSError:\n        pass\n"
+            "sys.path.insert(0, os.environ['HOME'])\nimport helper_patch"
+        ),
+        "zero",
+    ),
+    # 16. run code from a pickle, out of the scan's sight
+    "loads_a_pickle": (
+        lambda: wrong("import pickle\npickle.loads(b'cos\\nsystem\\n(S\"true\"\\ntR.')"),
+        "zero",
+    ),
+    # 17. patch from a thread, between two guard checks
+    "patches_from_a_thread": (
+        lambda: wrong(
+            "import threading, time\n\ndef later():\n    time.sleep(0.5)\n"
+            "    torch.isclose = lambda a, b, **k: a == a\n\n"
+            "threading.Thread(target=later, daemon=True).start()"
+        ),
+        "zero",
+    ),
+    # 18. a tensor subclass that says it equals anything
+    "tensor_subclass_equal_to_all": (
+        lambda: answered(
+            {
+                **WRONG_75,
+                "max_relu": "class Anything(torch.Tensor):\n"
+                "    def __eq__(self, other):\n        return True\n\n"
+                "def max_relu(a, b):\n    return a.as_subclass(Anything)",
+            }
+        ),
+        "zero",
+    ),
+    # 19. a module alias kept in a list, then patched
+    "patches_through_an_alias_list": (
+        lambda: wrong("for lib in [torch]:\n    lib.isclose = lambda a, b, **k: a == a"),
+        "zero",
+    ),
+    # 20. an object whose == is always True, for assert_equal
+    "object_equal_to_all": (
+        lambda: answered(
+            {
+                **WRONG_75,
+                "max_pool_comparisons": "class Yes(int):\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __ne__(self, other):\n        return False\n\n"
+                "def max_pool_comparisons(*args):\n    return Yes(0)",
+            }
+        ),
+        "zero",
+    ),
+    # 21. a fake guard verdict printed by the student
+    "prints_fake_guard_verdicts": (
+        lambda: wrong(
+            "for _ in range(50):\n    print('CONVBOOK-GUARD setup ok')\n"
+            "torch.isclose = lambda a, b, **k: a == a"
+        ),
+        "zero",
+    ),
+    # 22. finding 5: several processes, each under the per-process memory limit
+    "forks_to_multiply_memory": (
+        lambda: right(
+            "import os, time\nchildren = []\nfor _ in range(6):\n    pid = os.fork()\n"
+            "    if pid == 0:\n        block = bytearray(1500 << 20)\n"
+            "        for i in range(0, len(block), 4096):\n            block[i] = 1\n"
+            "        time.sleep(5)\n        os._exit(0)\n    children.append(pid)\n"
+            "for pid in children:\n    os.waitpid(pid, 0)"
+        ),
+        "any",  # the cgroup stops it; what matters is the next kinds still grade
+    ),
+    # 23. a fork bomb
+    "fork_bomb": (
+        lambda: right(
+            "import os, time\nfor _ in range(10_000):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(30)\n            os._exit(0)\n    except OSError:\n"
+            "        break"
+        ),
+        "any",
+    ),
+    # 24. finding 5: leave code in the Python install for later kernels and graders
+    "writes_into_site_packages": (
+        lambda: right(
+            "import os, sys\nwritten = []\n"
+            "for folder in [os.path.dirname(os.path.dirname(torch.__file__)), sys.prefix]:\n"
+            "    try:\n"
+            "        with open(os.path.join(folder, 'zz_convbook_attack.pth'), 'w') as f:\n"
+            "            f.write('import os\\n')\n"
+            "        written.append(folder)\n"
+            "    except OSError:\n        pass\nprint('WROTE', written)"
+        ),
+        "full",
+    ),
+    # 25. reach the network
+    "opens_a_network_connection": (
+        lambda: right(
+            "import socket\nreached = []\nfor host in ['127.0.0.1', '10.0.0.1', '1.1.1.1']:\n"
+            "    try:\n        socket.create_connection((host, 80), timeout=2).close()\n"
+            "        reached.append(host)\n    except OSError:\n        pass\n"
+            "print('REACHED', reached)"
+        ),
+        "full",
+    ),
+    # 26. replace sys.stdout so test output (and errors) vanish
+    "replaces_stdout": (
+        lambda: wrong("import io, sys\nsys.stdout = io.StringIO()\nsys.stderr = io.StringIO()"),
+        "zero",
+    ),
+    # 27. swallow every exception with IPython's custom exception hook
+    "swallows_errors_with_custom_exc": (
+        lambda: wrong("get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"),
+        "zero",
+    ),
+    # 28. edit the test cells (nbgrader puts them back)
+    "edits_test_cells": (
+        lambda: _edit_tests(answered(WRONG_75)),
+        "zero",
+    ),
+    # 29. exit the kernel in the first answer: nothing after it can score
+    "exits_the_kernel": (lambda: wrong("import os\nos._exit(0)"), "zero"),
+}
+
+
+def _edit_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            cell.source = "pass  # trust me"
+    return nb
