@@ -100,11 +100,12 @@ def grade(solutions: list[Path], work: Path) -> tuple[list[dict], str]:
     places = [Path(sys.executable).parent, SITE / "bin"]
     found = [place / "convbook" for place in places if (place / "convbook").is_file()]
     command = str(found[0]) if found else shutil.which("convbook") or "convbook"
-    result = subprocess.run(
-        [command, "grade", str(submissions), "--out", str(out), "--no-progress",
-         "--solutions", str(REPO / "solutions")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+    base = [command, "grade", str(submissions), "--out", str(out), "--no-progress",
+            "--solutions", str(REPO / "solutions")]  # fmt: skip
+    result = subprocess.run(base, capture_output=True, text=True)
+    if result.returncode == 3:  # no sandbox on this machine: the course's own solutions are
+        # trusted code, so grade them without it (the summary says so)
+        result = subprocess.run([*base, "--no-sandbox"], capture_output=True, text=True)
     log = (result.stdout + result.stderr)[-4000:]
     if not (out / "grades.csv").is_file():
         return [], f"convbook grade exited {result.returncode} without grades.csv\n{log}"

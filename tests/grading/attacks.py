@@ -218,7 +218,8 @@ KINDS = {
             "import os, sys\nfor folder in [os.getcwd(), os.environ['HOME']]:\n"
             "    try:\n"
             "        with open(os.path.join(folder, 'helper_patch.py'), 'w') as handle:\n"
-            "            handle.write('import torch\\ntorch.isclose = lambda a, b, **k: a == a\\n')\n"
+            "            handle.write('import torch\\n'\n"
+            "                         'torch.isclose = lambda a, b, **k: a == a\\n')\n"
             "    except OSError:\n        pass\n"
             "sys.path.insert(0, os.environ['HOME'])\nimport helper_patch"
         ),

@@ -271,11 +271,11 @@ def bwrap_command(
         "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
+        "--perms", "1777", "--tmpfs", "/tmp",  # first: Python may live below /tmp
         *_system_binds(),
         *_python_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--perms", "1777", "--tmpfs", "/tmp",
         *[a for p in _parents(home, submission) for a in ("--perms", "0755", "--dir", p)],
         "--perms", "0777", "--size", str(scratch_bytes), "--tmpfs", home,
         "--ro-bind", submission, submission,
