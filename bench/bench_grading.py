@@ -1,89 +1,92 @@
-"""Time ``convbook grade`` on N generated submissions of the fixture assignment (issue 6).
+"""Time ``convbook grade`` on the course's 12 real solutions, in the sandbox (issue 12).
 
-The claim checked: grading in parallel costs at most 2.5 s per notebook on 2 cores. The
-submissions mix right answers, blank releases, wrong and hard-coded answers, so every
-notebook runs its hidden tests in a fresh sandboxed kernel. The one-off build of the
-nbgrader course is done first and timed apart; the timed run grades every submission.
+The claim checked: grading costs at most 2.5 s per notebook on 2 cores, with the sandbox
+in force. The run goes through the console script, as an instructor's does:
 
-Usage: python bench/bench_grading.py [--notebooks 20] [--jobs 2] [--solutions DIR]
+1. the 12 blank releases are graded first: this builds the nbgrader course (once per
+   set of assignments, cached in OUT) and is timed apart;
+2. the 12 solutions, submitted by ``--students`` students, are then graded into the same
+   OUT. Every one is a new submission, so every one runs its hidden tests in a fresh
+   jailed kernel. Only this run counts.
+
+Usage: python bench/bench_grading.py [--jobs 2] [--students 1] [--solutions DIR]
 The last line is ``RESULT s_per_notebook=<seconds> notebooks=<n>``.
 """
 
 import argparse
+import csv
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "grading"))
-import planted  # noqa: E402  (the fixture assignment and its planted answers)
-
-from convbook.grading.app import Settings, grade_folder  # noqa: E402
-
-MIX = [
-    ("correct", planted.solution),
-    ("blank", planted.blank),
-    ("wrong", lambda: planted.answer(double=planted.WRONG_DOUBLE)),
-    ("hardcoded", planted.CASES["hardcoded"][0]),
-    ("edited", planted.edited_tests),
-]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of every finished child (workers, and their kernels)."""
-    own, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    """CPU time of every finished child: the command, its workers and their kernels."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
 
 
-def make_submissions(root: Path, count: int) -> None:
-    """Write ``count`` students, cycling through the MIX of answers."""
-    for index in range(count):
-        kind, make = MIX[index % len(MIX)]
-        folder = root / f"student{index:03d}_{kind}" / "toy"
-        folder.mkdir(parents=True)
-        nbformat.write(make(), folder / "toy.ipynb")
+def _submit(root: Path, folder: Path, students: list[str]) -> int:
+    count = 0
+    for notebook in sorted(folder.glob("*/*.ipynb")):
+        if notebook.stem != notebook.parent.name:
+            continue
+        for student in students:
+            target = root / student / notebook.parent.name
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(notebook, target)
+            count += 1
+    return count
+
+
+def _grade(submissions: Path, out: Path, solutions: Path, jobs: int) -> tuple[float, list]:
+    script = Path(sys.executable).with_name("convbook")
+    command = [str(script), "grade", str(submissions), "--out", str(out), "--solutions",
+               str(solutions), "--jobs", str(jobs), "--no-progress"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"convbook grade exited {done.returncode}:\n{done.stderr[-3000:]}")
+    if "sandbox: in force" not in done.stdout:
+        raise SystemExit("convbook grade ran without its sandbox; the figure would not count")
+    with open(out / "grades.csv", newline="") as handle:
+        return elapsed, list(csv.DictReader(handle))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--solutions", type=Path, default=planted.SOURCE)
+    parser.add_argument("--students", type=int, default=1)
+    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
-        warm, subs, out = work / "warm", work / "subs", work / "out"
-        make_submissions(warm, 1)
-        settings = Settings(jobs=args.jobs, progress=False)
-        start = time.perf_counter()
-        grade_folder(warm, out, args.solutions, settings)  # builds and caches the course
-        setup = time.perf_counter() - start
-        shutil.rmtree(out / ".convbook" / "cache")
-        make_submissions(subs, args.notebooks)
+        blanks, subs, out = work / "blanks", work / "subs", work / "out"
+        _submit(blanks, ROOT / "exercises", ["blank"])
+        setup, _ = _grade(blanks, out, args.solutions, args.jobs)
+        students = [f"student{i:02d}" for i in range(args.students)]
+        count = _submit(subs, args.solutions, students)
         cpu_before = _cpu_seconds()
-        start = time.perf_counter()
-        rows = grade_folder(subs, out, args.solutions, settings)
-        elapsed = time.perf_counter() - start
+        elapsed, rows = _grade(subs, out, args.solutions, args.jobs)
         cpu = _cpu_seconds() - cpu_before
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    statuses = sorted({row.status for row in rows})
-    scores = sorted({row.score for row in rows})
-    print(f"course build + first notebook: {setup:.1f} s (once per assignment set)")
-    print(f"graded {len(rows)} notebooks with {args.jobs} jobs in {elapsed:.1f} s; "
-          f"statuses {statuses}, scores {scores}")  # fmt: skip
-    # other processes on a shared machine slow the wall clock; CPU time is what grading costs
-    print(f"CPU time {cpu / len(rows):.2f} s per notebook (workers and kernels); load average "
+    graded = [row for row in rows if row["student_id"] in students]
+    statuses = sorted({row["status"] for row in graded})
+    print(f"course build + 12 blank releases: {setup:.1f} s (once per set of assignments)")
+    print(f"graded {len(graded)} solution notebooks with {args.jobs} jobs in {elapsed:.1f} s;"
+          f" statuses {statuses}")  # fmt: skip
+    print(f"CPU time {cpu / count:.2f} s per notebook (command, workers, kernels); load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
-    print(f"RESULT s_per_notebook={elapsed / len(rows):.2f} notebooks={len(rows)}")
+    print(f"RESULT s_per_notebook={elapsed / count:.2f} notebooks={count}")
 
 
 if __name__ == "__main__":

@@ -71,3 +71,27 @@ def test_forbid_rejects_names_that_do_not_exist_before_replacing_anything():
     with pytest.raises(ValueError, match="does not exist"), forbid("torch.max", "torch.no_such_fn"):
         pass
     assert torch.max(torch.tensor([1.0, 2.0])) == 2.0
+
+
+def test_an_answer_cannot_decide_how_it_is_compared():
+    class Agrees(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            result = super().__torch_function__(func, types, args, kwargs or {})
+            if func in (torch.isclose, torch.Tensor.isclose):
+                return torch.ones_like(result, dtype=torch.bool).as_subclass(torch.Tensor)
+            return result
+
+    class Yes(int):
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+    with pytest.raises(CheckFailed, match="values differ"):
+        assert_close_to(torch.ones(3), torch.zeros(3).as_subclass(Agrees), "values")
+    with pytest.raises(CheckFailed, match="expected 48, got 0"):
+        assert_equal(48, Yes(0), "count")
+    with pytest.raises(CheckFailed, match="expected a number"):
+        assert_equal(48, object(), "count")

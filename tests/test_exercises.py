@@ -1,18 +1,19 @@
-"""Every exercise notebook, released and autograded with real nbgrader (issue 5).
+"""Every exercise notebook, released and graded by ``convbook grade`` (issues 5 and 12).
 
-For each ``solutions/<slug>/<slug>.ipynb`` the tests build temporary nbgrader courses
-(``convbook.grading.course``), regenerate the release and compare it with
-``exercises/<slug>/``, then autograde submissions made from the release: the solution
+Submissions are made from the committed release (``exercises/<slug>/``): the solution's
 answers, the blank release, the planted answers of ``tests/files/planted/<slug>.py`` and
-correct answers that warn on stderr. All notebooks are graded once per session, split
-over a few courses that nbgrader grades in parallel.
+correct answers that warn on stderr. All of them are graded in one run of the
+``convbook grade`` console script, the command instructors run; the course it builds from
+``solutions/`` must regenerate the committed release exactly.
 
 A new notebook needs no change here: add its planted answers file.
 """
 
+import csv
 import os
 import runpy
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ KERNEL_ENV = {
     "MKL_NUM_THREADS": "1",
     "MPLBACKEND": "Agg",
 }
-AUTOGRADE_TIMEOUT = 1200  # seconds for one course; a hung kernel must not hang CI
+AUTOGRADE_TIMEOUT = 1800  # seconds for the whole run; a hung kernel must not hang CI
 
 
 @dataclass(frozen=True)
@@ -157,35 +158,40 @@ def _selected_slugs(session: pytest.Session) -> list[str]:
 
 @pytest.fixture(scope="session")
 def graded(request, tmp_path_factory) -> dict:
-    """Grade every variant of every selected notebook once. Returns
-    ``{"scores": {(slug, student): {grade_id: GradeScore}}, "courses": {slug: Path}}``."""
+    """Grade every variant of every selected notebook once, with the ``convbook grade``
+    console script, as an instructor would. Returns ``{"scores": {(slug, student):
+    {grade_id: GradeScore}}, "rows": {(slug, student): CSV row}, "courses": {slug: Path}}``."""
     root = tmp_path_factory.mktemp("grading")
     slugs = _selected_slugs(request.session)
-    workers = max(1, min(len(slugs), os.cpu_count() or 1, 4))
-    shards = [slugs[i::workers] for i in range(workers)]
     env = {**KERNEL_ENV}
     if "CONVBOOK_DATA_DIR" in os.environ:
         env["CONVBOOK_DATA_DIR"] = os.environ["CONVBOOK_DATA_DIR"]
-
-    def grade_shard(index: int) -> dict:
-        course = make_course(root / f"course{index}", shards[index], solutions=SOLUTIONS)
-        students = {}
-        for slug in shards[index]:
-            release = nbformat.read(course / "exercises" / slug / f"{slug}.ipynb", as_version=4)
-            for student, notebook in submissions(slug, release).items():
-                submit(course, student, slug, notebook, name=f"{slug}.ipynb")
-                students[(slug, student)] = course
-        autograde(course, "*", env=env, timeout=AUTOGRADE_TIMEOUT)
-        graded_cells = {key: scores(course, *key)[key[0]] for key in students}
-        return graded_cells | {("course", slug): course for slug in shards[index]}
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(grade_shard, range(workers)))
-    merged = {k: v for result in results for k, v in result.items()}
+    folder, out = root / "submissions", root / "out"
+    students = []
+    for slug in slugs:
+        release = nbformat.read(EXERCISES / slug / f"{slug}.ipynb", as_version=4)
+        for student, notebook in submissions(slug, release).items():
+            (folder / student / slug).mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, folder / student / slug / f"{slug}.ipynb")
+            students.append((slug, student))
+    command = [Path(sys.executable).with_name("convbook"), "grade", folder, "--out", out,
+               "--solutions", SOLUTIONS, "--no-progress", "--jobs", "2"]  # fmt: skip
+    done = subprocess.run(
+        [str(part) for part in command],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=AUTOGRADE_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(out / "grades.csv", newline="") as handle:
+        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(handle)}
     return {
-        "scores": {k: v for k, v in merged.items() if k[0] != "course"},
-        "courses": {k[1]: v for k, v in merged.items() if k[0] == "course"},
+        "scores": {key: scores(out, *key)[key[0]] for key in students},
+        "rows": rows,
+        "courses": {slug: out / ".convbook" / "course" for slug in slugs},
         "env": env,
+        "root": root,
     }
 
 
@@ -236,6 +242,8 @@ def test_release_regenerated_from_solutions_matches_exercises(graded, slug):
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_solution_scores_full_autograded_points(graded, slug):
+    row = graded["rows"][(slug, "solution")]
+    assert row["status"] == "graded", f"{slug}: the solution is {row['status']}: {row['message']}"
     cells = _autograded_scores(graded, slug, "solution")
     assert cells, f"{slug} has no autograded test cells"
     lost = {k: c for k, c in cells.items() if c.score != c.max_score}
@@ -266,7 +274,10 @@ def test_without_ignore_pattern_the_warning_answers_would_lose_points(graded):
     if not warned:
         pytest.skip("no selected notebook has a planted answer that warns")
     slug = warned[0]
-    course = graded["courses"][slug]
+    # bare nbgrader with the course's settings, as tools/release.py and instructors use them
+    course = make_course(graded["root"] / "control", [slug], solutions=SOLUTIONS)
+    release = nbformat.read(EXERCISES / slug / f"{slug}.ipynb", as_version=4)
+    submit(course, "full", slug, submissions(slug, release)["full"], name=f"{slug}.ipynb")
     options = ["--IgnorePattern.enabled=False"]
     autograde(course, slug, "full", options=options, env=graded["env"], timeout=600)
     cells = {k: v for k, v in scores(course, slug, "full")[slug].items()}

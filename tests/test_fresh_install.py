@@ -250,10 +250,10 @@ def graded(setup_cell_run, runtime: Runtime, wheel: Path) -> dict:
             target = submissions / student / slug
             target.mkdir(parents=True)
             shutil.copy(ROOT / folder / slug / f"{slug}.ipynb", target)
-    for name, (build, _) in attacks.KINDS.items():
-        target = submissions / name / attacks.SLUG
-        target.mkdir(parents=True)
-        nbformat.write(build(), target / f"{attacks.SLUG}.ipynb")
+    for name, kind in attacks.KINDS.items():
+        slug = attacks.assignment_of(kind)
+        (submissions / name / slug).mkdir(parents=True)
+        nbformat.write(kind[0](), submissions / name / slug / f"{slug}.ipynb")
     out = runtime.root / "graded"
     command = [runtime.venv / "bin" / "convbook", "grade", submissions, "--out", out,
                "--solutions", ROOT / "solutions", "--no-progress", "--jobs", "2"]  # fmt: skip
@@ -271,7 +271,8 @@ def graded(setup_cell_run, runtime: Runtime, wheel: Path) -> dict:
     with open(out / "grades.csv", newline="") as handle:
         rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(handle)}
     return {"rows": rows, "out": out, "stdout": done.stdout, "kinds": attacks.KINDS,
-            "slug": attacks.SLUG, "hidden_line": attacks.HIDDEN_LINE}  # fmt: skip
+            "slug": attacks.SLUG, "hidden_line": attacks.HIDDEN_LINE,
+            "assignment_of": attacks.assignment_of}  # fmt: skip
 
 
 def _autograded_points(row: dict) -> tuple[float, float]:
@@ -300,14 +301,15 @@ def test_every_blank_release_gets_nothing(graded):
 def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
     assert len(graded["kinds"]) >= 25
     problems = []
-    for name, (_, expect) in graded["kinds"].items():
-        row = graded["rows"][(name, graded["slug"])]
+    for name, kind in graded["kinds"].items():
+        expect, slug = kind[1], graded["assignment_of"](kind)
+        row = graded["rows"][(name, slug)]
         score, autograded = _autograded_points(row)
         if expect == "zero" and score != 0:
             problems.append(f"{name}: {score:g} points ({row['status']})")
         if expect == "full" and (row["status"] != "graded" or score != autograded):
             problems.append(f"{name}: an honest answer got {score:g}/{autograded:g} ({row})")
-        path = graded["out"] / "autograded" / name / graded["slug"] / f"{graded['slug']}.ipynb"
+        path = graded["out"] / "autograded" / name / slug / f"{slug}.ipynb"
         if path.exists():
             outputs = "".join(
                 str(output)

@@ -7,7 +7,9 @@ solution. ``expect`` says what ``convbook grade`` must give it:
 * ``"zero"``: every autograded point lost (the answers are wrong; the trick must not help);
 * ``"full"``: every autograded point, status ``graded`` (the answers are right; the trick
   must neither help nor cost points, and must find nothing);
-* ``"not full"``: fewer points than the maximum (the notebook breaks part-way).
+* ``"any"``: a resource attack; it must only be stopped, and leave the batch grading.
+
+A kind is ``(builder, expect)`` for 7.5, or ``(builder, expect, assignment)``.
 
 ``tests/test_fresh_install.py`` grades them all with the console script of a wheel install.
 """
@@ -21,6 +23,12 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "7_5_pooling"
+
+
+def assignment_of(kind: tuple) -> str:
+    """The assignment a kind submits to (7.5 unless it says otherwise)."""
+    return kind[2] if len(kind) > 2 else SLUG
+
 
 # Wrong answers to every 7.5 item: each returns a value of a plausible type.
 WRONG_75 = {
@@ -62,15 +70,15 @@ def wrong(trick: str, where: str = "avg_pool_conv", after: bool = False):
     return answered(answers)
 
 
-def right(trick: str, where: str = "avg_pool_conv", slug: str = SLUG):
+def right(trick: str, where: str = "avg_pool_conv", slug: str = SLUG, replace: str = ""):
     """The release with the solution's answers (so no hidden tests in the student's own
-    file), with ``trick`` added at the top of one answer cell."""
+    file), with ``trick`` added at the top of one answer cell (or that cell ``replace``d)."""
     answers = {
         _grade_id(cell): cell.source
         for cell in solution(slug).cells
         if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
     }
-    answers[where] = f"{trick}\n\n{answers[where]}"
+    answers[where] = replace or f"{trick}\n\n{answers[where]}"
     return answered(answers, release(slug))
 
 
@@ -337,6 +345,58 @@ KINDS = {
     ),
     # 29. exit the kernel in the first answer: nothing after it can score
     "exits_the_kernel": (lambda: wrong("import os\nos._exit(0)"), "zero"),
+    # 30. read the tests back from IPython's input history, from inside an answer that the
+    #     tests call (so after the grader's own cells ran)
+    "reads_tests_from_history": (
+        lambda: right(
+            "",
+            where="max_relu",
+            replace="def max_relu(a, b):\n"
+            "    found = [entry for entry in In + _ih\n"
+            "             if 'manual_seed(' + '751)' in entry\n"
+            "             or 'BEGIN HIDDEN' + ' TESTS' in entry]\n"
+            "    print('LEAKED', found[:1])\n"
+            "    return F.relu(a - b) + b",
+        ),
+        "full",
+    ),
+    # 31. 8.6: wrong blocks, and the references the tests count parameters with redefined
+    "redefines_references_8_6": (
+        lambda: answered(
+            {
+                "bottleneck": "class Bottleneck(nn.Module):\n"
+                "    def __init__(self, *args, **kwargs):\n        super().__init__()\n"
+                "    def forward(self, x):\n        return x\n\n"
+                "class ResNeXtBlock(nn.Module):\n"
+                "    def __init__(self, *args, **kwargs):\n        super().__init__()\n"
+                "    def forward(self, x):\n        return x\n\n"
+                "def assert_equal(*args, **kwargs):\n    return None\n\n"
+                "def assert_close_to(*args, **kwargs):\n    return None",
+                "preact_residual": "class PreActResidual(nn.Module):\n"
+                "    def __init__(self, *args, **kwargs):\n        super().__init__()\n"
+                "    def forward(self, x):\n        return x\n\n"
+                "Residual = PreActResidual",
+                "resnext_param_count": "def resnext_param_count(*args):\n    return 0",
+            },
+            release("8_6_resnet"),
+        ),
+        "zero",
+        "8_6_resnet",
+    ),
+    # 32. 8.1: count parameters with a patched nn.Module.parameters
+    "patches_module_parameters_8_1": (
+        lambda: answered(
+            {
+                "count_parameters": "def count_parameters(net, x_shape):\n    return 0\n\n"
+                "nn.Module.parameters = lambda self, recurse=True: iter(())",
+                "parameters_by_layer_type": "def parameters_by_layer_type(net, x_shape):\n"
+                "    return {}",
+            },
+            release("8_1_alexnet"),
+        ),
+        "zero",
+        "8_1_alexnet",
+    ),
 }
 
 

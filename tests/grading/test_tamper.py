@@ -4,6 +4,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from convbook.grading.execute import SandboxedExecute
 from convbook.grading.tamper import Guard, scan_source
 
 PATCHES = [
@@ -79,7 +80,7 @@ def test_scan_reports_the_line():
 
 def _run_with_guards(student_source: str) -> tuple[Guard, list]:
     guard = Guard()
-    setup = guard.setup_cell("import torch\nfrom convbook.checks import assert_equal")
+    setup = guard.setup_cell("import torch\nfrom convbook.checks import assert_equal", {}, ())
     cells = [setup, nbformat.v4.new_code_cell(student_source), guard.check_cell()]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -124,23 +125,31 @@ def test_guard_accepts_torchs_own_rebinding():
 
 @pytest.mark.slow
 def test_a_test_cell_sees_the_course_helpers_whatever_the_notebook_redefines():
-    guard = Guard()
     context = "import torch\nfrom convbook.checks import assert_equal"
     student = (
         "def assert_equal(*args, **kwargs):\n    return None\n"
         "def range(*args):\n    return []\n"
         "torch = None\n"
-        "def answer():\n    return 41"
+        "def answer():\n    return 41\n"
+        "print('history:', [entry for entry in In if 'manual' + '_seed' in entry])"
     )
-    test = "for _ in range(1):\n    assert_equal(42, answer(), 'answer()')\nprint(torch.__name__)"
-    cells = [
-        guard.setup_cell(context),
-        nbformat.v4.new_code_cell(student),
-        nbformat.v4.new_code_cell(Guard.test_source(test, ("answer",), "test_answer")),
-    ]
-    nb = nbformat.v4.new_notebook(cells=cells)
+    test = "torch.manual_seed(0)\nfor _ in range(1):\n    assert_equal(42, answer(), 'answer()')"
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(student),
+            nbformat.v4.new_code_cell(test, metadata={"nbgrader": {
+                "grade": True, "solution": False, "locked": True, "grade_id": "test_answer",
+                "points": 1}}),
+        ]
+    )  # fmt: skip
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    NotebookClient(nb, allow_errors=True, timeout=60).execute()
-    errors = [o for o in cells[2].outputs if o.output_type == "error"]
-    assert errors and errors[0].ename == "CheckFailed", cells[2].outputs
+    preprocessor = SandboxedExecute(timeout=60, context=context, answers=["answer"])
+    nb, _ = preprocessor.preprocess(nb, {"metadata": {"path": "."}})
+    student_cell, test_cell = nb.cells
+    assert test_cell.source == test  # the feedback shows the test as written
+    errors = [o for o in test_cell.outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "CheckFailed", test_cell.outputs
     assert "answer(): expected 42, got 41" in errors[0].evalue
+    assert "history: []" in student_cell.outputs[0].text  # the tests never were in In
+    assert "manual_seed" not in str(test_cell.outputs)  # nor in the traceback
+    assert [kind for kind, _ in preprocessor.events if kind != "seconds"] == []

@@ -1,7 +1,15 @@
-"""Instructor grading: ``convbook grade`` autogrades submissions with nbgrader (issue 6).
+"""Instructor grading: ``convbook grade`` autogrades submissions with nbgrader (issues 6, 12).
 
-Split by role, like nbgrader: ``collect`` finds submissions, ``course`` builds the nbgrader
-course, ``restore`` and ``tamper`` prepare and check a notebook, ``execute`` and ``sandbox``
-run it safely, ``worker`` grades one notebook, ``gradebook`` and ``report`` write the
-results, ``app`` is the command.
+The pipeline, in the order ``app.grade_folder`` runs it:
+
+1. **collect** (``collect``): find each student's notebooks (nbgrader layout, flat, zip);
+2. **build the course** (``course``): a temporary nbgrader course from the solutions, with
+   the settings the package ships (``nbgrader_config.py``);
+3. **grade in parallel** (``pool`` -> ``worker``): each notebook in a worker process with its
+   own namespaces; ``restore`` and ``tamper`` prepare and scan it, ``execute`` runs it with
+   every test cell in a scope of its own (``scope``, inside the kernel), and the kernel is
+   jailed by ``sandbox``;
+4. **write outputs** (``gradebook``, ``report``): the gradebook, ``grades.csv``, feedback.
+
+``records`` holds the records passed between the steps; ``policy`` every limit.
 """

@@ -18,34 +18,22 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from . import policy
-from .collect import Submission, check_readable, collect, find_assignments
+from .collect import check_readable, collect, find_assignments
 from .course import make_course
 from .gradebook import init_gradebook, record_grades
 from .pool import WorkerSlot
-from .report import Outcome, Row, outcome_of, summary_table, write_csv, write_feedback
+from .records import CellGrade, Outcome, Request, Row, Settings, Submission
+from .report import outcome_of, summary_table, write_csv, write_feedback
 from .sandbox import missing
-from .worker import CellGrade, Request
 
-__all__ = ["Settings", "grade_folder", "main"]
+__all__ = ["grade_folder", "main"]
 
 GRADER_VERSION = "2"
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox)"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Limits and parallelism of one grading run."""
-
-    jobs: int = 2
-    cell_timeout: int = policy.CELL_TIMEOUT_S
-    notebook_timeout: float = policy.NOTEBOOK_TIMEOUT_S
-    memory_mb: int = policy.MEMORY_MB
-    progress: bool = True
-    sandbox: bool = True
 
 
 def _digest(*paths: Path) -> str:

@@ -14,34 +14,16 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from .records import Submission
 
 __all__ = ["Submission", "check_readable", "collect", "extract_zip", "find_assignments"]
 
 MAX_NOTEBOOK_BYTES = 50 << 20
 MAX_ZIP_BYTES = 500 << 20
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One expected notebook of one student.
-
-    Attributes:
-        student: student id.
-        assignment: assignment id.
-        notebook: notebook name without ``.ipynb``.
-        path: the submitted file, or None when it is missing.
-        message: why it is missing (empty otherwise).
-    """
-
-    student: str
-    assignment: str
-    notebook: str
-    path: Path | None
-    message: str = ""
 
 
 def find_assignments(solutions_dir: Path) -> dict[str, list[str]]:

@@ -13,11 +13,13 @@ Differences from ``nbgrader.preprocessors.Execute``:
   ``tamper.Guard`` around it; the guards are removed again and the test cells get their
   own source back, so the feedback shows the tests as written.
 
-The worker reads what happened from ``EVENTS``.
+What happened (timeouts, a dead kernel, tampering, ...) is kept in ``events`` and written to
+``events_file``, where the worker reads it.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -33,11 +35,8 @@ from traitlets import Float, Integer, List, Unicode
 from . import policy, sandbox
 from .tamper import GUARD_TAG, Guard
 
-__all__ = ["EVENTS", "JailedKernelManager", "SandboxedExecute"]
+__all__ = ["JailedKernelManager", "SandboxedExecute"]
 
-# What happened while executing: ("timeout" | "kernel died" | "resource limit" | "tampering"
-# | "truncated", message). One worker grades one notebook, so a module list is enough.
-EVENTS: list[tuple[str, str]] = []
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "bad_alloc", "out of memory")
 
@@ -74,6 +73,7 @@ class SandboxedExecute(Execute):
         "", help="The assignment's locked import and constant cells, as plain Python."
     ).tag(config=True)
     answers = List(Unicode(), help="Names a test may take from the notebook.").tag(config=True)
+    events_file = Unicode("", help="Where to write what happened, as JSON.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
@@ -82,20 +82,32 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        # (kind, message): "timeout" | "kernel died" | "resource limit" | "tampering" | ...
+        self.events: list[tuple[str, str]] = []
+        try:
+            return self._preprocess(nb, resources, km)
+        finally:
+            if self.events_file:
+                with open(self.events_file, "w", encoding="utf-8") as handle:
+                    json.dump(self.events, handle)
+
+    def _preprocess(self, nb: NotebookNode, resources, km):
         guard = Guard()
-        cells = [guard.setup_cell(self.context)]
+        cells = []
         written: dict[int, str] = {}
+        tests: dict[str, str] = {}
         for cell in nb.cells:
             test = _is_test_cell(cell)
             if test:
                 cells.append(guard.check_cell())
                 written[id(cell)] = cell.source
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "test")
-                python = TransformerManager().transform_cell(cell.source)
-                cell.source = guard.test_source(python, tuple(self.answers), grade_id)
+                name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"test{len(tests)}"
+                tests[name] = TransformerManager().transform_cell(cell.source)
+                cell.source = guard.test_source(name)
             cells.append(cell)
             if test:
                 cells.append(guard.check_cell())
+        cells.insert(0, guard.setup_cell(self.context, tests, tuple(self.answers)))
         nb.cells = cells
         self._setup_cell = cells[0]
         self._deadline = time.monotonic() + self.notebook_timeout
@@ -107,7 +119,7 @@ class SandboxedExecute(Execute):
             nb, resources = super().preprocess(nb, resources, km)
         except DeadKernelError:
             self._stopped = self._stopped or "kernel died"
-        EVENTS.append(("seconds", f"{time.monotonic() - started:.2f}"))
+        self.events.append(("seconds", f"{time.monotonic() - started:.2f}"))
         self._review_outputs(nb, guard)
         nb.cells = [c for c in nb.cells if GUARD_TAG not in c.metadata.get("tags", [])]
         for cell in nb.cells:
@@ -128,7 +140,7 @@ class SandboxedExecute(Execute):
             return cell, resources
         if self._stopped is None and time.monotonic() >= self._deadline:
             self._stopped = "timeout"
-            EVENTS.append(
+            self.events.append(
                 ("timeout", f"the notebook ran out of time ({self.notebook_timeout:g} s)")
             )
         if self._stopped == "timeout":
@@ -138,19 +150,30 @@ class SandboxedExecute(Execute):
             self._skip(cell, "NotExecuted", "not run: the kernel had died")
             return cell, resources
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
+            if GUARD_TAG in cell.metadata.get("tags", []):
+                # no history: the setup cell holds the hidden tests, and no cell of the
+                # student's may read them back from In / _ih
+                self._check_assign_resources(resources)
+                cell = self.execute_cell(cell, index, store_history=False)
+                resources = self.resources
+            else:
+                cell, resources = super().preprocess_cell(cell, resources, index)
             if cell is self._setup_cell:  # the student's time starts now
                 self._deadline = time.monotonic() + self.notebook_timeout
             return cell, resources
         except DeadKernelError:
             self._stopped = "kernel died"
             self._skip(cell, "DeadKernel", "the kernel died while running this cell")
-            EVENTS.append(("kernel died", f"the kernel died in cell {self._cell_number(cell)}"))
+            self.events.append(
+                ("kernel died", f"the kernel died in cell {self._cell_number(cell)}")
+            )
         except CellTimeoutError:
             # the kernel ignored the interrupt: stop it, nothing else can run
             self._stopped = "timeout"
             self._skip(cell, "CellTimeoutError", "the cell ignored the interrupt and was stopped")
-            EVENTS.append(("timeout", f"cell {self._cell_number(cell)} could not be interrupted"))
+            self.events.append(
+                ("timeout", f"cell {self._cell_number(cell)} could not be interrupted")
+            )
             self._kill_kernel()
         return cell, resources
 
@@ -178,7 +201,7 @@ class SandboxedExecute(Execute):
                         text=f"\n[output truncated by the grader after {used} bytes]\n",
                     )
                 )
-                EVENTS.append(("truncated", "huge output was truncated"))
+                self.events.append(("truncated", "huge output was truncated"))
             return None
         return super().output(outs, msg, display_id, cell_index)
 
@@ -192,26 +215,26 @@ class SandboxedExecute(Execute):
             text = " ".join(
                 o.get("evalue", o.get("text", "")) for o in guards[0].get("outputs", [])
             )
-            EVENTS.append(("error", f"the grader's setup cell failed: {text[:200]}"))
+            self.events.append(("error", f"the grader's setup cell failed: {text[:200]}"))
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             if GUARD_TAG in cell.metadata.get("tags", []):
                 problem = guard.verdict(cell)
                 if problem and not setup_problem:
-                    EVENTS.append(("tampering", problem))
+                    self.events.append(("tampering", problem))
                 continue
             for output in cell.get("outputs", []):
                 if output.get("output_type") != "error":
                     continue
                 text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
                 if any(sign in text for sign in _MEMORY_SIGNS):
-                    EVENTS.append(("resource limit", f"ran out of memory: {text[:200]}"))
+                    self.events.append(("resource limit", f"ran out of memory: {text[:200]}"))
                 elif "File too large" in text:
-                    EVENTS.append(("resource limit", f"wrote too large a file: {text[:200]}"))
+                    self.events.append(("resource limit", f"wrote too large a file: {text[:200]}"))
                 elif output.get("ename") == "SystemExit":
-                    EVENTS.append(
+                    self.events.append(
                         ("kernel died", f"cell {self._cell_number(cell)} called sys.exit()")
                     )
                 elif output.get("ename") == "CellTimeoutError":
-                    EVENTS.append(("timeout", f"cell {self._cell_number(cell)} timed out"))
+                    self.events.append(("timeout", f"cell {self._cell_number(cell)} timed out"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from .worker import CellGrade
+from .records import CellGrade
 
 __all__ = ["init_gradebook", "record_grades"]
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .records import CellGrade, Result
 from .sandbox import worker_prefix
-from .worker import CellGrade, Result
 
 __all__ = ["WorkerSlot"]
 

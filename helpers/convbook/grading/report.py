@@ -6,17 +6,13 @@ import csv
 import html
 import shutil
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from .collect import Submission
-from .worker import CellGrade, Result
+from .records import Outcome, Result, Row, Submission
 
 __all__ = [
     "COLUMNS",
     "STATUSES",
-    "Outcome",
-    "Row",
     "outcome_of",
     "summary_table",
     "write_csv",
@@ -34,39 +30,6 @@ STATUSES = [
     "tampering",
     "error",
 ]
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of ``grades.csv``."""
-
-    student_id: str
-    assignment: str
-    notebook: str
-    score: float
-    max_score: float
-    status: str
-    message: str = ""
-
-    def values(self) -> list[str]:
-        return [
-            self.student_id,
-            self.assignment,
-            self.notebook,
-            f"{self.score:g}",
-            f"{self.max_score:g}",
-            self.status,
-            self.message,
-        ]
-
-
-@dataclass
-class Outcome:
-    """A graded (or failed) notebook: its CSV row and what goes into the gradebook."""
-
-    row: Row
-    grades: list[CellGrade] | None
-    needs_review: bool = False
 
 
 def outcome_of(

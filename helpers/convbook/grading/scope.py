@@ -79,16 +79,27 @@ def _own_wrapper(new, old, roots: tuple[str, ...]) -> bool:
     return new is old
 
 
-def setup(context: str) -> None:
-    """Load what the tests import and take the snapshot; runs before any student code.
+def setup(context: str, tests: dict[str, str], answers: tuple[str, ...]) -> None:
+    """Load what the tests import, keep the tests and take the snapshot; runs before any
+    student code, in a cell the kernel keeps no history of.
 
     Args:
         context: the source of the assignment's locked, non-test code cells (its imports
             and constants), as plain Python.
+        tests: the test cells' code (hidden tests included) by grade_id. They are compiled
+            here and kept in a closure; no cell the student's code can read holds them.
+        answers: the names a test may take from the student's namespace.
     """
     if _state:
         raise RuntimeError("convbook.grading.scope.setup ran twice")
     _state["context"] = compile(context, "<assignment imports>", "exec", dont_inherit=True)
+    _state["runner"] = _make_runner(
+        {
+            name: compile(code, f"<{name}>", "exec", dont_inherit=True)
+            for name, code in tests.items()
+        },
+        tuple(answers),
+    )
     scratch: dict = {"__builtins__": builtins}
     exec(_state["context"], scratch)  # noqa: S102 - the course's own, trusted cells
     modules = {}
@@ -198,23 +209,27 @@ def check(token: str) -> None:
     _state["printer"]("CONVBOOK-GUARD", token, verdict)
 
 
-def run_test(code: str, answers: tuple[str, ...], name: str = "test") -> None:
-    """Run one test cell's code in a namespace of its own.
+def _make_runner(compiled: dict, answers: tuple[str, ...]):
+    def run(name: str) -> None:
+        shell = _shell()
+        user = shell.user_ns if shell is not None else {}
+        namespace: dict = {"__builtins__": dict(_state["builtins"]), "__name__": "__main__"}
+        exec(_state["context"], namespace)  # noqa: S102 - the course's own imports
+        for answer in answers:
+            if answer in user:
+                namespace[answer] = user[answer]
+        exec(compiled[name], namespace)  # noqa: S102 - the course's own test
 
-    Args:
-        code: the test cell's source (plain Python).
-        answers: the names the test may take from the student's namespace (the answers).
-        name: the cell's grade_id, for tracebacks.
+    return run
+
+
+def run_test(name: str) -> None:
+    """Run the test cell ``name`` in a namespace of its own.
+
+    The namespace holds a copy of the builtins taken by :func:`setup`, the assignment's
+    imports and constants (run again), and the answers taken from the student's namespace.
 
     Raises:
         Whatever the test raises: a failed check fails the cell.
     """
-    shell = _shell()
-    user = shell.user_ns if shell is not None else {}
-    namespace: dict = {"__builtins__": dict(_state["builtins"]), "__name__": "__main__"}
-    exec(_state["context"], namespace)  # noqa: S102 - the course's own imports
-    for answer in answers:
-        if answer in user:
-            namespace[answer] = user[answer]
-    compiled = compile(code, f"<{name}>", "exec", dont_inherit=True)
-    exec(compiled, namespace)  # noqa: S102 - the course's own test
+    _state["runner"](name)

@@ -358,15 +358,20 @@ class Guard:
         cell.metadata["tags"] = [GUARD_TAG]
         return cell
 
-    def setup_cell(self, context: str) -> nbformat.NotebookNode:
-        """The cell that loads the tests' imports and takes the snapshot, before student code.
+    def setup_cell(
+        self, context: str, tests: dict[str, str], answers: tuple[str, ...]
+    ) -> nbformat.NotebookNode:
+        """The cell that loads the tests' imports, keeps the tests and takes the snapshot,
+        before any student code (``execute`` runs it without history).
 
         Args:
             context: the assignment's locked import and constant cells, as plain Python.
+            tests: each test cell's code by grade_id.
+            answers: the names a test may take from the notebook.
         """
         source = (
             "import convbook.grading.scope\n"
-            f"convbook.grading.scope.setup({context!r})\n"
+            f"convbook.grading.scope.setup({context!r}, {tests!r}, {tuple(answers)!r})\n"
             "print('CONVBOOK-GUARD setup ok')"
         )
         return self._cell(source)
@@ -378,12 +383,9 @@ class Guard:
         return self._cell(f"import convbook.grading.scope\nconvbook.grading.scope.check({token!r})")
 
     @staticmethod
-    def test_source(code: str, answers: tuple[str, ...], name: str) -> str:
-        """What a test cell runs instead of its own code: the code in a scope of its own."""
-        return (
-            "import convbook.grading.scope\n"
-            f"convbook.grading.scope.run_test({code!r}, {tuple(answers)!r}, {name!r})"
-        )
+    def test_source(name: str) -> str:
+        """What a test cell runs instead of its own code: the kept test, in its own scope."""
+        return f"import convbook.grading.scope\nconvbook.grading.scope.run_test({name!r})"
 
     def verdict(self, cell: nbformat.NotebookNode) -> str | None:
         """What a guard cell's output says.

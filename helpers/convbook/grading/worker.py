@@ -18,62 +18,15 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 
 from . import policy
+from .records import CellGrade, Request, Result
 
-__all__ = ["CellGrade", "Request", "Result", "grade_request"]
-
-
-@dataclass
-class Request:
-    """Everything one worker needs; written by the parent as JSON."""
-
-    work_dir: str
-    submission: str
-    student: str
-    assignment: str
-    notebook: str
-    config_file: str
-    release_notebook: str
-    source_notebook: str
-    template_db: str
-    uid: int = 60001
-    cell_timeout: int = policy.CELL_TIMEOUT_S
-    notebook_timeout: float = policy.NOTEBOOK_TIMEOUT_S
-    memory_bytes: int = policy.MEMORY_MB << 20
-    file_bytes: int = policy.FILE_MB << 20
-    threads: int = 1
-    max_output_bytes: int = policy.MAX_OUTPUT_BYTES
-    sandbox: bool = True
-
-
-@dataclass
-class CellGrade:
-    """One graded cell: nbgrader's grade_id, scores and whether a person must grade it."""
-
-    name: str
-    auto_score: float | None
-    max_score: float
-    needs_manual_grade: bool
-
-
-@dataclass
-class Result:
-    """What the worker found; ``app.py`` turns it into a status and merges it."""
-
-    ok: bool
-    grades: list[CellGrade] = field(default_factory=list)
-    events: list[tuple[str, str]] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    feedback: str | None = None
-    autograded: str | None = None
-    log: str = ""
-    seconds: dict[str, float] = field(default_factory=dict)
+__all__ = ["grade_request"]
 
 
 def _loopback_up() -> None:
@@ -124,6 +77,7 @@ def _config(request: Request, course: Path, db: Path):
     config.SandboxedExecute.interrupt_on_timeout = True
     config.SandboxedExecute.iopub_timeout = 10
     config.SandboxedExecute.kernel_name = "python3"
+    config.SandboxedExecute.events_file = str(Path(request.work_dir) / "events.json")
     source = nbformat.read(request.source_notebook, as_version=4)
     context, answers = test_scope(source)
     config.SandboxedExecute.context = context
@@ -144,7 +98,6 @@ def grade_request(request: Request) -> Result:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from . import execute
     from .restore import locked_ids, restore_order
     from .sandbox import KernelJail, memory_limit_hit, remove_cgroups
     from .tamper import scan_notebook
@@ -193,7 +146,9 @@ def grade_request(request: Request) -> Result:
     started = time.monotonic()
     graded = api.autograde(request.assignment, request.student, force=True, create=True)
     _kill_strays()
-    result = Result(ok=bool(graded["success"]), events=list(execute.EVENTS))
+    events = work / "events.json"
+    found = json.loads(events.read_text()) if events.exists() else []
+    result = Result(ok=bool(graded["success"]), events=[tuple(e) for e in found])
     if request.sandbox:
         if memory_limit_hit(str(request.uid)):
             result.events.append(("resource limit", "used more than its memory limit"))
@@ -223,9 +178,6 @@ def grade_request(request: Request) -> Result:
 
 
 def _grade_file(request_path: Path) -> None:
-    from . import execute
-
-    execute.EVENTS.clear()
     try:
         request = Request(**json.loads(request_path.read_text()))
         result = grade_request(request)
