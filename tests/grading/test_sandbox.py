@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from convbook.grading import sandbox
-from convbook.grading.sandbox import KernelJail, missing, remove_cgroups, worker_prefix
+from convbook.grading.sandbox import KernelJail, missing, worker_prefix
 
 pytestmark = pytest.mark.skipif(
     bool(missing()), reason=f"this machine cannot run the sandbox: {missing()}"
@@ -29,7 +29,7 @@ def _jailed(code: str, tmp_path, **limits) -> dict:
     command = [*worker_prefix(), sys.executable, "-I", sandbox.__file__, "--"]
     command += [sys.executable, "-c", code]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    remove_cgroups()
+    jail.remove()
     assert done.stdout.strip(), done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -23,13 +23,15 @@ import functools
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "KernelJail", "missing", "remove_cgroups", "worker_prefix"]
+__all__ = ["ENV_PREFIX", "KernelJail", "missing", "worker_prefix"]
 
 ENV_PREFIX = "CONVBOOK_JAIL_"
 _ROOT_PREFIX = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
@@ -71,6 +73,8 @@ class KernelJail:
         scratch_bytes: size of the scratch folder (all files together).
         threads: BLAS/OpenMP threads.
         sandbox: False with ``--no-sandbox``: limits only, nothing hidden.
+        cgroup: the name of the kernel's cgroups, unique to this kernel (see
+            :meth:`remove`).
     """
 
     def __init__(
@@ -87,7 +91,9 @@ class KernelJail:
         threads: int,
         sandbox: bool = True,
     ) -> None:
+        self.cgroup = f"{uid}-{secrets.token_hex(6)}"
         self.settings = {
+            "CGROUP": self.cgroup,
             "HOME": str(home),
             "SUBMISSION": str(submission),
             "UID": str(uid),
@@ -103,6 +109,15 @@ class KernelJail:
     def env(self) -> dict[str, str]:
         """Variables for the worker's environment (the launcher removes them)."""
         return {f"{ENV_PREFIX}{key}": value for key, value in self.settings.items()}
+
+    def memory_limit_hit(self) -> bool:
+        """Whether the kernel ran out of its total memory (an OOM kill or a failed charge)."""
+        return _memory_limit_hit(self.cgroup)
+
+    def remove(self) -> None:
+        """Kill whatever is left of this kernel and remove its cgroups (only its own: other
+        kernels grade beside it)."""
+        _remove_cgroups(self.cgroup)
 
 
 # -- cgroups: total memory and processes of one kernel -----------------------------------
@@ -154,30 +169,24 @@ def _make_cgroup(name: str, memory_bytes: int, processes: int) -> list[Path]:
     return made
 
 
-def remove_cgroups() -> int:
-    """Kill what is left in the kernels' cgroups of this process tree and remove them.
-
-    Returns:
-        How many cgroups were removed.
-    """
-    removed = 0
+def _remove_cgroups(name: str) -> None:
     for controller in ("memory", "pids"):
         base = _own_cgroup(controller)
-        if base is None:
+        group = base / f"{_CGROUP_NAME}-{name}" if base is not None else None
+        if group is None or not group.is_dir():
             continue
-        for group in base.glob(f"{_CGROUP_NAME}-*"):
+        for _ in range(50):  # kill until empty: a fork may land between read and kill
             try:
-                for pid in (group / "cgroup.procs").read_text().split():
+                pids = (group / "cgroup.procs").read_text().split()
+                for pid in pids:
                     os.kill(int(pid), signal.SIGKILL)
                 group.rmdir()
-                removed += 1
+                break
             except (OSError, ValueError):
-                continue
-    return removed
+                time.sleep(0.1)
 
 
-def memory_limit_hit(name: str) -> bool:
-    """Whether the kernel's memory cgroup ran out of memory (an OOM kill or a failed charge)."""
+def _memory_limit_hit(name: str) -> bool:
     base = _own_cgroup("memory")
     if base is None:
         return False
@@ -306,7 +315,7 @@ def _launch(command: list[str]) -> None:
 
     memory = int(settings.get("MEMORY", "0"))
     if sandbox:
-        _make_cgroup(str(uid), memory, int(settings.get("PROCESSES", "64")))
+        _make_cgroup(settings["CGROUP"], memory, int(settings.get("PROCESSES", "64")))
     limits = {
         resource.RLIMIT_AS: memory,
         resource.RLIMIT_FSIZE: int(settings.get("FSIZE", "0")),
@@ -337,8 +346,8 @@ def _launch(command: list[str]) -> None:
         env.update(http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",
                    HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")  # fmt: skip
         os.execvpe(command[0], command, env)
-    processes = int(settings.get("PROCESSES", "64"))
-    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    # no RLIMIT_NPROC: it counts every process of the uid, so one kernel's fork bomb would
+    # starve another kernel that runs under the same uid; the pids cgroup is per kernel
     scratch = int(settings.get("SCRATCH", str(256 << 20)))
     jailed = bwrap_command(home, submission, scratch, command, uid)
     os.execvpe(jailed[0], jailed, env)
@@ -375,7 +384,7 @@ def _probe_in_worker() -> None:
     env = {**os.environ, **jail.env(), "PROBE_HIDDEN": str(secret)}
     command = [sys.executable, "-I", __file__, "--", sys.executable, "-I", "-c", _PROBE]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-    remove_cgroups()
+    jail.remove()
     shutil.rmtree(base, ignore_errors=True)
     print(json.dumps({"rc": done.returncode, "out": done.stdout, "err": done.stderr[-800:]}))
 

@@ -99,7 +99,7 @@ def grade_request(request: Request) -> Result:
     from nbgrader.coursedir import CourseDirectory
 
     from .restore import locked_ids, restore_order
-    from .sandbox import KernelJail, memory_limit_hit, remove_cgroups
+    from .sandbox import KernelJail
     from .tamper import scan_notebook
 
     work = Path(request.work_dir)
@@ -150,9 +150,9 @@ def grade_request(request: Request) -> Result:
     found = json.loads(events.read_text()) if events.exists() else []
     result = Result(ok=bool(graded["success"]), events=[tuple(e) for e in found])
     if request.sandbox:
-        if memory_limit_hit(str(request.uid)):
+        if jail.memory_limit_hit():
             result.events.append(("resource limit", "used more than its memory limit"))
-        remove_cgroups()
+        jail.remove()
     result.seconds["autograde"] = round(time.monotonic() - started, 2)
     result.findings, result.notes = findings, notes
     result.log = (graded.get("log") or "")[-3000:] + (graded.get("error") or "")[-3000:]
