@@ -72,6 +72,7 @@ class KernelJail:
         file_bytes: largest file the kernel may write.
         scratch_bytes: size of the scratch folder (all files together).
         threads: BLAS/OpenMP threads.
+        cpu_cores: CPUs the kernel and its processes may use together (default: threads).
         sandbox: False with ``--no-sandbox``: limits only, nothing hidden.
         cgroup: the name of the kernel's cgroups, unique to this kernel (see
             :meth:`remove`).
@@ -90,6 +91,7 @@ class KernelJail:
         scratch_bytes: int,
         threads: int,
         sandbox: bool = True,
+        cpu_cores: float | None = None,
     ) -> None:
         self.cgroup = f"{uid}-{secrets.token_hex(6)}"
         self.settings = {
@@ -103,6 +105,7 @@ class KernelJail:
             "FSIZE": str(file_bytes),
             "SCRATCH": str(scratch_bytes),
             "THREADS": str(threads),
+            "CORES": str(cpu_cores if cpu_cores is not None else threads),
             "SANDBOX": "1" if sandbox else "0",
         }
 
@@ -143,14 +146,21 @@ def _own_cgroup(controller: str) -> Path | None:
     return None
 
 
-def _make_cgroup(name: str, memory_bytes: int, processes: int) -> list[Path]:
+_CONTROLLERS = ("memory", "pids", "cpu")
+_PERIOD_US = 100_000
+
+
+def _make_cgroup(name: str, memory_bytes: int, processes: int, cores: float) -> list[Path]:
     """Create cgroups named ``name`` with the limits and move this process into them.
 
+    The cpu controller caps the kernel and its processes at ``cores`` CPUs together, so its
+    total CPU time is at most ``cores`` times the notebook's time limit.
+
     Raises:
-        OSError: when the memory or pids controller cannot be used.
+        OSError: when a controller cannot be used.
     """
     made = []
-    for controller in ("memory", "pids"):
+    for controller in _CONTROLLERS:
         base = _own_cgroup(controller)
         if base is None:
             raise OSError(f"no writable cgroup {controller} controller")
@@ -162,15 +172,20 @@ def _make_cgroup(name: str, memory_bytes: int, processes: int) -> list[Path]:
             swap = group / "memory.swap.max"
             if swap.exists():
                 swap.write_text("0")
-        else:
+        elif controller == "pids":
             (group / "pids.max").write_text(str(processes))
+        elif (group / "cpu.max").exists():
+            (group / "cpu.max").write_text(f"{int(cores * _PERIOD_US)} {_PERIOD_US}")
+        else:
+            (group / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
+            (group / "cpu.cfs_quota_us").write_text(str(int(cores * _PERIOD_US)))
         (group / "cgroup.procs").write_text(str(os.getpid()))
         made.append(group)
     return made
 
 
 def _remove_cgroups(name: str) -> None:
-    for controller in ("memory", "pids"):
+    for controller in _CONTROLLERS:
         base = _own_cgroup(controller)
         group = base / f"{_CGROUP_NAME}-{name}" if base is not None else None
         if group is None or not group.is_dir():
@@ -315,7 +330,12 @@ def _launch(command: list[str]) -> None:
 
     memory = int(settings.get("MEMORY", "0"))
     if sandbox:
-        _make_cgroup(settings["CGROUP"], memory, int(settings.get("PROCESSES", "64")))
+        _make_cgroup(
+            settings["CGROUP"],
+            memory,
+            int(settings.get("PROCESSES", "64")),
+            float(settings.get("CORES", "1")),
+        )
     limits = {
         resource.RLIMIT_AS: memory,
         resource.RLIMIT_FSIZE: int(settings.get("FSIZE", "0")),
@@ -405,7 +425,7 @@ def missing() -> tuple[str, ...]:
         )
     if shutil.which("bwrap") is None:
         problems.append("bubblewrap: install it (Debian/Ubuntu: apt-get install bubblewrap)")
-    for controller in ("memory", "pids"):
+    for controller in _CONTROLLERS:
         if _own_cgroup(controller) is None:
             problems.append(f"a writable cgroup with the {controller} controller (run as root)")
     if problems:
