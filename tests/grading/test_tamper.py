@@ -57,6 +57,7 @@ HONEST = [
     "try:\n    import convbook\nexcept ImportError:\n    %pip install -q convbook",
     "def broken(:\n    pass",  # a syntax error costs points by itself
     "%time y = torch.ones(3).sum()",
+    "%load_ext autoreload\n%autoreload 2\n%pdb on\n%matplotlib inline",
     "%%capture out\nprint(torch.ones(2))",
     "x = torch.zeros(2, dtype=torch.float64)\nnet.to(torch.device('cpu'))",
 ]
