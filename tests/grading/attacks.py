@@ -406,3 +406,58 @@ def _edit_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if meta.get("grade") and not meta.get("solution"):
             cell.source = "pass  # trust me"
     return nb
+
+
+def namespace_attack(slug: str) -> nbformat.NotebookNode:
+    """Every answer a do-nothing stand-in, and every non-module name the assignment's locked
+    cells import (check helpers, references such as ``pool2d`` or ``ResNeXtBlock``, constants)
+    redefined in the notebook to a stand-in that accepts anything."""
+    import ast
+
+    from convbook.grading.restore import test_scope
+
+    source = solution(slug)
+    context, answers = test_scope(source)
+    helpers = []
+    for node in ast.walk(ast.parse(context)):
+        if isinstance(node, ast.ImportFrom):
+            helpers += [a.asname or a.name for a in node.names if a.name[0].islower()]
+        elif isinstance(node, ast.Assign):
+            helpers += [t.id for t in node.targets if isinstance(t, ast.Name)]
+    modules = {"nn", "F", "functional", "init", "ops", "pooling", "checks", "torch", "np"}
+    shadow = "".join(
+        f"def {name}(*args, **kwargs):\n    return None\n\n"
+        for name in helpers
+        if name not in modules
+    )
+    stubs = {}
+    for cell in source.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("solution") or cell.cell_type != "code":
+            continue
+        lines = []
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.ClassDef):
+                lines.append(
+                    f"class {node.name}(nn.Module):\n"
+                    "    def __init__(self, *args, **kwargs):\n        super().__init__()\n"
+                    "    def forward(self, *args):\n        return args[0]\n"
+                )
+            elif isinstance(node, ast.FunctionDef):
+                lines.append(f"def {node.name}(*args, **kwargs):\n    return None\n")
+            elif isinstance(node, ast.Assign):
+                lines += [f"{t.id} = None\n" for t in node.targets if isinstance(t, ast.Name)]
+        stubs[meta["grade_id"]] = "\n".join(lines) or "pass"
+    first = next(iter(stubs))
+    stubs[first] = f"from torch import nn\n\n{shadow}{stubs[first]}"
+    return answered(stubs, release(slug))
+
+
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+for _slug in ASSIGNMENTS:
+    # 33-44. on every assignment: the namespace attack of finding 2
+    KINDS[f"namespace_{_slug}"] = (
+        lambda slug=_slug: namespace_attack(slug),
+        "zero",
+        _slug,
+    )
