@@ -96,13 +96,14 @@ class SandboxedExecute(Execute):
         cells = []
         written: dict[int, str] = {}
         tests: dict[str, str] = {}
+        to_python = TransformerManager().transform_cell
         for cell in nb.cells:
             test = _is_test_cell(cell)
             if test:
                 cells.append(guard.check_cell())
                 written[id(cell)] = cell.source
                 name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"test{len(tests)}"
-                tests[name] = TransformerManager().transform_cell(cell.source)
+                tests[name] = to_python(cell.source)
                 cell.source = guard.test_source(name)
             cells.append(cell)
             if test:

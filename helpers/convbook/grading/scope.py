@@ -50,13 +50,8 @@ def _resolve(dotted: str):
 
 
 def _snapshot(namespace: dict) -> dict[str, object]:
-    taken = {}
-    for name, value in namespace.items():
-        if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, type)) or callable(
-            value
-        ):
-            taken[name] = value
-    return taken
+    """The functions and classes (everything callable) of a module's namespace."""
+    return {name: value for name, value in namespace.items() if callable(value)}
 
 
 def _code_of(value) -> tuple:
@@ -140,7 +135,6 @@ def setup(context: str, tests: dict[str, str], answers: tuple[str, ...]) -> None
         },
         roots=tuple(roots),
         hooks=_hooks(),
-        identical=lambda a, b: a is b,
         printer=print,
     )
 
@@ -170,7 +164,7 @@ def _shell():
 
 
 def _changes() -> list[str]:
-    identical, roots = _state["identical"], _state["roots"]
+    roots = _state["roots"]
     changed = []
     for name, module in _state["modules"].items():
         if sys.modules.get(name) is not module:
@@ -181,13 +175,13 @@ def _changes() -> list[str]:
             if (name, attr) in _KERNEL_OWNED:
                 continue
             current = now.get(attr, changed)
-            if identical(current, value) or _own_wrapper(current, value, roots):
+            if current is value or _own_wrapper(current, value, roots):
                 continue
             changed.append(f"{name}.{attr}")
     for name, cls in _state["classes"].items():
         now = vars(cls)
         for attr, value in _state["class_dicts"][name].items():
-            if not identical(now.get(attr, changed), value):
+            if now.get(attr, changed) is not value:
                 changed.append(f"{name}.{attr}")
         extra = set(now) - set(_state["class_dicts"][name])
         changed.extend(f"{name}.{attr} (added)" for attr in sorted(extra))
