@@ -1,7 +1,17 @@
-"""Shared fixtures. Tests run on the CPU with a fixed budget and no progress bars."""
+"""Shared fixtures. Tests run on the CPU with a fixed budget and no progress bars.
 
+The browser fixtures (``page`` and the rest) drive Debian's Chromium through Playwright,
+with every request that leaves 127.0.0.1 blocked and recorded: the website
+(``test_site.py``) and the feedback pages (``test_exercises.py``) must work offline.
+"""
+
+import functools
+import http.server
 import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import matplotlib
 import pytest
@@ -14,6 +24,29 @@ matplotlib.use("Agg")
 def _quiet_and_small(monkeypatch):
     monkeypatch.setenv("CONVBOOK_PROGRESS", "0")
     monkeypatch.setenv("CONVBOOK_BUDGET", os.environ.get("CONVBOOK_BUDGET", "smoke"))
+
+
+def _convbook_grade(command: list, out: Path, timeout: float = 1500, **kwargs) -> tuple:
+    """Run a ``convbook grade`` command line, which must exit 0.
+
+    Returns its completed process and the rows of ``out/grades.csv`` by
+    ``(student_id, assignment)``."""
+    import csv
+    import subprocess
+
+    done = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(Path(out) / "grades.csv", newline="") as handle:
+        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(handle)}
+    return done, rows
+
+
+@pytest.fixture(scope="session")
+def convbook_grade():
+    """``convbook_grade(command, out, timeout=1500, env=..., cwd=...)``: see ``_convbook_grade``."""
+    return _convbook_grade
 
 
 @pytest.fixture
@@ -69,3 +102,95 @@ def sgd_losses():
 def loss_before_after_sgd():
     """``f(model, size, steps=3)``: eval-mode loss on a fixed batch before and after SGD."""
     return _loss_before_after_sgd
+
+
+# ---------------------------------------------------------------------------------------
+# Serving files and the browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def serve() -> Iterator[Callable[[Path], str]]:
+    """``serve(folder)``: serve a folder on 127.0.0.1 at a free port; returns its URL."""
+    servers = []
+
+    def start(folder: Path) -> str:
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def external_requests() -> list[str]:
+    """URLs the browser asked for outside 127.0.0.1 (all of them were blocked)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def browser_context(
+    tmp_path_factory: pytest.TempPathFactory, external_requests: list[str]
+) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test, but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    def block_the_internet(route, request) -> None:
+        if urlsplit(request.url).hostname == "127.0.0.1" or request.url.startswith("data:"):
+            route.continue_()
+        else:
+            external_requests.append(request.url)
+            route.abort()
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        # A persistent context because Playwright passes the profile as --user-data-dir itself.
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+        )
+        context.route("**/*", block_the_internet)
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def js_errors() -> list[str]:
+    """Uncaught JavaScript errors of the test's page."""
+    return []
+
+
+@pytest.fixture
+def page(browser_context, js_errors: list[str]) -> Iterator[object]:
+    page = browser_context.new_page()
+    page.on("pageerror", lambda error: js_errors.append(str(error)))
+    yield page
+    page.close()

@@ -9,10 +9,12 @@ correct answers that warn on stderr. All of them are graded in one run of the
 A new notebook needs no change here: add its planted answers file.
 """
 
-import csv
+import html.parser
+import json
 import os
+import re
 import runpy
-import subprocess
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +159,7 @@ def _selected_slugs(session: pytest.Session) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def graded(request, tmp_path_factory) -> dict:
+def graded(request, tmp_path_factory, convbook_grade) -> dict:
     """Grade every variant of every selected notebook once, with the ``convbook grade``
     console script, as an instructor would. Returns ``{"scores": {(slug, student):
     {grade_id: GradeScore}}, "rows": {(slug, student): CSV row}, "courses": {slug: Path}}``."""
@@ -176,22 +178,18 @@ def graded(request, tmp_path_factory) -> dict:
             students.append((slug, student))
     command = [Path(sys.executable).with_name("convbook"), "grade", folder, "--out", out,
                "--solutions", SOLUTIONS, "--no-progress", "--jobs", "2"]  # fmt: skip
-    done = subprocess.run(
-        [str(part) for part in command],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=AUTOGRADE_TIMEOUT,
+    _, by_student = convbook_grade(
+        command, out, timeout=AUTOGRADE_TIMEOUT, env={**os.environ, **env}
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    with open(out / "grades.csv", newline="") as handle:
-        rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader(handle)}
+    rows = {(assignment, student): row for (student, assignment), row in by_student.items()}
     return {
         "scores": {key: scores(out, *key)[key[0]] for key in students},
         "rows": rows,
         "courses": {slug: out / ".convbook" / "course" for slug in slugs},
         "env": env,
         "root": root,
+        "command": command,
+        "out": out,
     }
 
 
@@ -320,3 +318,209 @@ def test_every_autograded_test_cell_is_failed_by_a_planted_answer(slug):
     assert not uncovered, (
         f"{slug}: no planted wrong answer in tests/files/planted/{slug}.py fails {uncovered}"
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Feedback pages (issue 14): the pages of the run above in each mode. Another mode is a
+# re-run of the same command with --feedback, which must regrade nothing.
+
+
+class _Text(html.parser.HTMLParser):
+    """The text a reader sees on a page (no scripts or styles), tags and entities removed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.hidden += tag in ("script", "style")
+
+    def handle_endtag(self, tag) -> None:
+        self.hidden -= tag in ("script", "style")
+
+    def handle_data(self, data) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def page_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return "".join(parser.parts)
+
+
+@pytest.fixture(scope="session")
+def feedback(graded, convbook_grade) -> dict:
+    """Copies of ``OUT/feedback`` in each mode: ``messages`` from the run above (the
+    default), then ``full`` and ``score`` from re-runs. Before the ``score`` run, a file
+    stands where the pages of student ``blank`` go, so theirs cannot be written."""
+    out, root = graded["out"], graded["root"]
+    copies, runs = {}, {}
+    for mode in ("messages", "full", "score"):
+        if mode != "messages":
+            if mode == "score":
+                shutil.rmtree(out / "feedback" / "blank")
+                (out / "feedback" / "blank").write_text("in the way")
+            done, by_student = convbook_grade(
+                [*graded["command"], "--feedback", mode],
+                graded["out"],
+                timeout=600,
+                env={**os.environ, **graded["env"]},
+            )
+            rows = {(a, student): row for (student, a), row in by_student.items()}
+            runs[mode] = {
+                "stdout": done.stdout,
+                "stderr": done.stderr,
+                "regraded": json.loads((out / ".convbook" / "last_run.json").read_text()),
+                "rows": rows,
+                "recorded": json.loads((out / "feedback.json").read_text()),
+            }
+        copies[mode] = root / f"feedback-{mode}"
+        shutil.copytree(out / "feedback", copies[mode])
+    (out / "feedback" / "blank").unlink()
+    return {"copies": copies, "runs": runs}
+
+
+def hidden_failures(graded: dict, slug: str) -> list[dict]:
+    """Failed test cells whose failing line is in a hidden-test block, per student.
+
+    Read from the executed notebooks the command keeps (``OUT/autograded``): the frames of
+    the test's own code name their lines (``<grade_id>:LINE``); one of them must lie in
+    the hidden block (a helper the test defines above it may raise for a hidden call)."""
+    sources = {
+        _nbgrader(c)["grade_id"]: c.source
+        for c in read_solution(slug).cells
+        if _nbgrader(c).get("grade") and "BEGIN HIDDEN TESTS" in c.source
+    }
+    found = []
+    for path in sorted((graded["out"] / "autograded").glob(f"*/{slug}/{slug}.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = _nbgrader(cell).get("grade_id")
+            if grade_id not in sources:
+                continue
+            lines = sources[grade_id].splitlines()
+            begin = next(i for i, line in enumerate(lines, 1) if "BEGIN HIDDEN TESTS" in line)
+            end = next(i for i, line in enumerate(lines, 1) if "END HIDDEN TESTS" in line)
+            hidden = [line.strip() for line in lines[begin : end - 1] if line.strip()]
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "error":
+                    continue
+                frames = re.findall(
+                    rf"<{re.escape(grade_id)}>(?:\x1b\[[0-9;]*m)*:(\d+)", "".join(output.traceback)
+                )
+                if any(begin < int(line) < end for line in frames):
+                    found.append(
+                        {
+                            "student": path.parents[1].name,
+                            "grade_id": grade_id,
+                            "message": f"{output.ename}: {output.evalue.strip().splitlines()[0]}",
+                            "hidden": hidden,
+                        }
+                    )
+    return found
+
+
+def _secret(line: str, release_text: str) -> bool:
+    """A hidden-test line worth looking for: not a comment, not short, not also shown to
+    students elsewhere in the release (``assert_close_to(`` is)."""
+    return len(line) >= 12 and not line.startswith("#") and line not in release_text
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_feedback_modes_show_failure_messages_but_hide_hidden_tests(graded, feedback, slug):
+    """For a check that failed inside a hidden block: ``messages`` shows its failure
+    message and none of the hidden lines, ``full`` shows both, ``score`` neither."""
+    failures = hidden_failures(graded, slug)
+    assert failures, f"{slug}: no planted answer fails a hidden check (add one that does)"
+    release_text = (EXERCISES / slug / f"{slug}.ipynb").read_text(encoding="utf-8")
+    release_text = "\n".join(c.source for c in nbformat.reads(release_text, as_version=4).cells)
+    for failure in failures:
+        where = f"{slug}/{failure['student']}/{failure['grade_id']}"
+        secrets = [line for line in failure["hidden"] if _secret(line, release_text)]
+        assert secrets, f"{where}: no hidden line to look for"
+        text = {
+            mode: page_text(copy / failure["student"] / slug / f"{slug}.html")
+            for mode, copy in feedback["copies"].items()
+        }
+        assert failure["message"] in text["messages"], f"{where}: failure message not shown"
+        assert failure["message"] in text["full"], f"{where}: failure message not in full"
+        assert failure["message"] not in text["score"], f"{where}: score page shows messages"
+        for line in secrets:
+            assert line not in text["messages"], f"{where}: messages page shows {line!r}"
+            assert line not in text["score"], f"{where}: score page shows {line!r}"
+            assert line in text["full"], f"{where}: full page lacks the hidden line {line!r}"
+        assert "lines of hidden tests, not shown" in text["messages"]
+
+
+def test_feedback_summary_lists_every_graded_item_with_points_and_links(graded, feedback):
+    """Every page opens with the summary: each graded cell, its points and status, linked
+    to its cell; written answers await a grader."""
+    for slug in graded["courses"]:
+        graded_cells = [
+            _nbgrader(c)["grade_id"] for c in read_solution(slug).cells if _nbgrader(c).get("grade")
+        ]
+        page = (feedback["copies"]["messages"] / "round1" / slug / f"{slug}.html").read_text()
+        summary = page[page.index('id="convbook-summary"') :].split("</table>")[0]
+        assert page.index('id="convbook-summary"') < page.index("cell-id=")  # above the cells
+        for grade_id in graded_cells:
+            assert f'href="#{grade_id}"' in summary, f"{slug}: {grade_id} not in the summary"
+        manual = [c for c in read_solution(slug).cells if c.cell_type == "markdown"
+                  and _nbgrader(c).get("grade")]  # fmt: skip
+        assert not manual or "awaiting a grader" in summary, slug
+        assert "failed" in summary, f"{slug}: round1 fails a test, the summary says none did"
+
+
+def test_another_feedback_mode_rewrites_the_pages_without_regrading(graded, feedback):
+    for mode, run in feedback["runs"].items():
+        assert run["regraded"] == [], f"--feedback {mode} regraded {run['regraded']}"
+        assert f"feedback: {mode}" in run["stdout"]
+        assert run["recorded"]["mode"] == mode
+        scores = {key: row["score"] for key, row in run["rows"].items()}
+        assert scores == {key: row["score"] for key, row in graded["rows"].items()}
+
+
+def test_a_page_that_cannot_be_written_is_reported_for_that_student_only(graded, feedback):
+    run = feedback["runs"]["score"]
+    for (slug, student), row in run["rows"].items():
+        page = feedback["copies"]["score"] / student / slug / f"{slug}.html"
+        if student == "blank":
+            assert "feedback page not written" in row["message"], row
+            assert f"blank/{slug}" in run["stderr"]
+        else:
+            assert "not written" not in row["message"] and page.is_file(), (slug, student)
+
+
+# TeX left as text: a $...$ span holding a command, sub- or superscript, or a bare command.
+RAW_LATEX = r"\$[^$\n]{0,60}[\\^_{}][^$\n]{0,60}\$|\\(?:times|frac|max|approx|sum|cdot|ne|le|ge)\b"
+
+
+def test_feedback_pages_typeset_math_offline_in_a_browser(graded, feedback, page, serve,
+                                                          external_requests):  # fmt: skip
+    """Each assignment's ``messages`` page in headless Chromium: MathJax from the
+    feedback folder typesets every formula, no raw LaTeX is left and nothing is asked of
+    the internet or missing."""
+    url = serve(feedback["copies"]["messages"])
+    missing = []
+    page.on(
+        "response",
+        lambda r: r.status >= 400
+        and not r.url.endswith("/favicon.ico")  # the browser's own guess
+        and missing.append(f"{r.status} {r.url}"),
+    )
+    for slug in graded["courses"]:
+        address = f"{url}/round1/{slug}/{slug}.html"
+        response = page.goto(address, wait_until="load")
+        assert response is not None and response.ok, address
+        page.wait_for_function("() => window.MathJax?.startup?.promise", timeout=30_000)
+        page.evaluate("() => MathJax.startup.promise")
+        formulas = page.locator(".text_cell_render mjx-container").count()
+        sources = [c.source for c in read_solution(slug).cells if c.cell_type == "markdown"]
+        if any("$" in source for source in sources):
+            assert formulas > 0, f"{slug}: no formula typeset"
+        assert page.locator("mjx-merror").count() == 0, f"{slug}: MathJax errors"
+        prose = "\n".join(page.locator(".text_cell_render").all_inner_texts())
+        raw = re.findall(RAW_LATEX, prose)
+        assert not raw, f"{slug}: raw LaTeX on the page: {raw[:5]}"
+    assert not missing, missing
+    assert external_requests == []

@@ -237,7 +237,7 @@ def test_a_missing_extra_is_named_with_the_command_that_installs_it(setup_cell_r
 # Grading through the console script of the wheel install (issue 12): after the test
 # above, which checks the message without the grading extra.
 @pytest.fixture(scope="module")
-def graded(setup_cell_run, runtime: Runtime, wheel: Path) -> dict:
+def graded(setup_cell_run, runtime: Runtime, wheel: Path, convbook_grade) -> dict:
     """Install ``convbook[grading]`` from the wheel; grade the 12 solutions, the 12 blank
     releases and the attack corpus in one ``convbook grade`` run, with ``--solutions``."""
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
@@ -257,19 +257,8 @@ def graded(setup_cell_run, runtime: Runtime, wheel: Path) -> dict:
     out = runtime.root / "graded"
     command = [runtime.venv / "bin" / "convbook", "grade", submissions, "--out", out,
                "--solutions", ROOT / "solutions", "--no-progress", "--jobs", "2"]  # fmt: skip
-    done = subprocess.run(
-        [str(c) for c in command],
-        env=runtime.env,
-        cwd=runtime.root,  # not the checkout: nothing may come from it but --solutions
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    import csv
-
-    with open(out / "grades.csv", newline="") as handle:
-        rows = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(handle)}
+    # cwd: not the checkout, nothing may come from it but --solutions
+    done, rows = convbook_grade(command, out, env=runtime.env, cwd=runtime.root)
     return {"rows": rows, "out": out, "stdout": done.stdout, "kinds": attacks.KINDS,
             "slug": attacks.SLUG, "hidden_line": attacks.HIDDEN_LINE,
             "assignment_of": attacks.assignment_of}  # fmt: skip
@@ -352,3 +341,14 @@ def test_grading_fails_closed_without_its_sandbox(graded, runtime):
     assert unsafe.returncode == 0, unsafe.stderr[-2000:]
     text = (runtime.root / "unsafe" / "grades.csv").read_text()
     assert "WITHOUT the sandbox" in text and "WITHOUT the sandbox" in unsafe.stdout
+
+
+def test_feedback_pages_come_from_the_wheel_with_their_template_and_math(graded):
+    """The wheel ships the feedback template, and the grading extra the MathJax bundle."""
+    out, slug = graded["out"], graded["slug"]
+    page = (out / "feedback" / "teacher" / slug / f"{slug}.html").read_text(encoding="utf-8")
+    assert 'id="convbook-summary"' in page and "lines of hidden tests, not shown" in page
+    assert graded["hidden_line"] not in page
+    assert '<script defer src="../../mathjax/tex-chtml.js">' in page and "cdnjs" not in page
+    assert (out / "feedback" / "mathjax" / "tex-chtml.js").is_file()
+    assert "feedback: messages" in graded["stdout"]

@@ -9,17 +9,13 @@ Set ``CONVBOOK_SITE_DIR=_build/html`` to test an existing build instead of build
 Screenshots land in ``test-artifacts/``.
 """
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,17 +25,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
-]
 COLAB_URL = "https://colab.research.google.com"
 MATH_TIMEOUT_MS = 30_000
 
@@ -93,6 +78,20 @@ def test_toc_lists_every_chapter_and_exercise_notebook_in_the_repository():
         for path in ROOT.glob(pattern)
     }
     assert on_disk <= set(TOC_FILES), f"not in _toc.yml: {sorted(on_disk - set(TOC_FILES))}"
+
+
+def test_no_notebook_text_holds_a_control_character():
+    """A stray control character (``\\a`` in ``"\\approx"`` written without a raw string)
+    breaks the formula it sits in, on the site and on the feedback pages."""
+    found = []
+    for path in sorted(ROOT.glob("*/**/*.ipynb")):
+        if any(part.startswith((".", "_")) for part in path.relative_to(ROOT).parts):
+            continue
+        for number, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            bad = sorted({c for c in cell.source if ord(c) < 32 and c not in "\n\t"})
+            if bad:
+                found.append(f"{path.relative_to(ROOT)} cell {number}: {bad}")
+    assert not found, "\n".join(found)
 
 
 def test_toc_has_parts_for_primer_chapter_7_chapter_8_and_exercises():
@@ -178,21 +177,9 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return html
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
-def site_url(site_dir: Path) -> Iterator[str]:
-    """Serve the site on 127.0.0.1 at a free port, from a background thread."""
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+def site_url(site_dir: Path, serve) -> str:
+    return serve(site_dir)
 
 
 def test_site_builds_without_warnings(site_dir: Path):
@@ -206,59 +193,6 @@ def test_site_builds_without_warnings(site_dir: Path):
 
 # ---------------------------------------------------------------------------------------
 # The browser
-
-
-@pytest.fixture(scope="session")
-def external_requests() -> list[str]:
-    """URLs the browser asked for outside 127.0.0.1 (all of them were blocked)."""
-    return []
-
-
-@pytest.fixture(scope="session")
-def browser_context(
-    tmp_path_factory: pytest.TempPathFactory, external_requests: list[str]
-) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is absent: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser test, but {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    def block_the_internet(route, request) -> None:
-        if urlsplit(request.url).hostname == "127.0.0.1" or request.url.startswith("data:"):
-            route.continue_()
-        else:
-            external_requests.append(request.url)
-            route.abort()
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        # A persistent context because Playwright passes the profile as --user-data-dir itself.
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            headless=True,
-            viewport={"width": 1280, "height": 900},
-        )
-        context.route("**/*", block_the_internet)
-        yield context
-        context.close()
-
-
-@pytest.fixture
-def js_errors() -> list[str]:
-    """Uncaught JavaScript errors of the test's page."""
-    return []
-
-
-@pytest.fixture
-def page(browser_context, js_errors: list[str]) -> Iterator[object]:
-    page = browser_context.new_page()
-    page.on("pageerror", lambda error: js_errors.append(str(error)))
-    yield page
-    page.close()
 
 
 def _open(page, url: str, wait_until: str = "load") -> None:

@@ -9,7 +9,8 @@ The pipeline, in the order ``app.grade_folder`` runs it:
    own namespaces; ``restore`` and ``tamper`` prepare and scan it, ``execute`` runs it with
    every test cell in a scope of its own (``scope``, inside the kernel), and the kernel is
    jailed by ``sandbox``;
-4. **write outputs** (``gradebook``, ``report``): the gradebook, ``grades.csv``, feedback.
+4. **write outputs** (``gradebook``, ``report``, ``feedback``): the gradebook,
+   ``grades.csv`` and the feedback pages.
 
 ``records`` holds the records passed between the steps; ``policy`` every limit.
 """

@@ -4,7 +4,7 @@ Flow: collect the submissions; build (or reuse) a temporary nbgrader course from
 solutions; reuse cached results for submissions that did not change; hand the others to
 ``--jobs`` long-lived worker processes (each in its own namespaces, see ``sandbox``);
 merge every result into ``OUT/gradebook.db`` from this process; write ``grades.csv``,
-the feedback pages and the summary table.
+the feedback pages (``feedback``, in the chosen mode) and the summary table.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from pathlib import Path
 from . import policy
 from .collect import check_readable, collect, find_assignments
 from .course import make_course
+from .feedback import DEFAULT_MODE, MODES, write_pages
 from .gradebook import init_gradebook, record_grades
 from .pool import WorkerSlot
 from .records import CellGrade, Outcome, Request, Row, Settings, Submission
-from .report import outcome_of, summary_table, write_csv, write_feedback
+from .report import outcome_of, summary_table, write_csv
 from .sandbox import missing
 
 __all__ = ["grade_folder", "main"]
@@ -156,7 +157,7 @@ def grade_folder(
                 [
                     GRADER_VERSION,
                     course.digests[submission.assignment],
-                    asdict(settings) | {"jobs": 0, "progress": 0},
+                    asdict(settings) | {"jobs": 0, "progress": 0, "feedback": ""},
                 ]
             ).encode()
             + submission.path.read_bytes()
@@ -172,23 +173,23 @@ def grade_folder(
     if todo:
         _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes)
 
-    rows = []
+    pages = []
     for submission in found:
         outcome = outcomes[submission]
         record_grades(db_url, submission.student, submission.assignment, submission.notebook,
                       outcome.grades, outcome.needs_review)  # fmt: skip
-        target = (
-            out
-            / "feedback"
-            / submission.student
-            / submission.assignment
-            / f"{submission.notebook}.html"
-        )
         row = outcome.row
         if not settings.sandbox:
             row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
-        if not target.exists() or outcome.grades is None:
-            write_feedback(row, None, target)
+        ran = _autograded(out, submission) if outcome.grades is not None else None
+        pages.append((row, ran))
+    problems = write_pages(pages, out, settings.feedback, db_url)
+    rows = []
+    for row, _ in pages:
+        problem = problems.get((row.student_id, row.assignment, row.notebook))
+        if problem:
+            print(f"warning: {row.student_id}/{row.assignment}: {problem}", file=sys.stderr)
+            row = replace(row, message="; ".join(filter(None, [row.message, problem])))
         rows.append(row)
     write_csv(rows, out / "grades.csv")
     shutil.rmtree(staging, ignore_errors=True)
@@ -199,21 +200,27 @@ def _cache_file(cache_dir: Path, submission: Submission) -> Path:
     return cache_dir / submission.student / submission.assignment / f"{submission.notebook}.json"
 
 
-def _load_cache(cache_dir: Path, submission: Submission, key: str, out: Path) -> Outcome | None:
-    path = _cache_file(cache_dir, submission)
-    feedback = (
+def _autograded(out: Path, submission: Submission) -> Path:
+    """Where the executed notebook of a submission is kept (the feedback is made from it)."""
+    return (
         out
-        / "feedback"
+        / "autograded"
         / submission.student
         / submission.assignment
-        / f"{submission.notebook}.html"
+        / (f"{submission.notebook}.ipynb")
     )
-    if not path.exists() or not feedback.exists():
+
+
+def _load_cache(cache_dir: Path, submission: Submission, key: str, out: Path) -> Outcome | None:
+    path = _cache_file(cache_dir, submission)
+    if not path.exists():
         return None
     data = json.loads(path.read_text())
     if data.get("key") != key:
         return None
     grades = None if data["grades"] is None else [CellGrade(**g) for g in data["grades"]]
+    if grades is not None and not _autograded(out, submission).exists():
+        return None
     return Outcome(Row(**data["row"]), grades, data["needs_review"])
 
 
@@ -243,6 +250,7 @@ def _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outco
         with lock:
             slot = free.pop()
         try:
+            _autograded(out, submission).unlink(missing_ok=True)  # never a stale one
             work = Path(tempfile.mkdtemp(prefix=f"{submission.student[:20]}-", dir=scratch))
             shutil.copyfile(submission.path, work / "incoming.ipynb")
             request = Request(
@@ -269,20 +277,10 @@ def _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outco
                 free.append(slot)
         max_score = max_scores.get((submission.assignment, submission.notebook), 0.0)
         outcome = outcome_of(submission, result, max_score, hung)
-        target = (
-            out
-            / "feedback"
-            / submission.student
-            / submission.assignment
-            / f"{submission.notebook}.html"
-        )
-        write_feedback(
-            outcome.row, Path(result.feedback) if result and result.feedback else None, target
-        )
         if result and result.autograded and Path(result.autograded).exists():
-            keep = out / "autograded" / submission.student / submission.assignment
-            keep.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result.autograded, keep / f"{submission.notebook}.ipynb")
+            keep = _autograded(out, submission)
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result.autograded, keep)
         if not os.environ.get("CONVBOOK_GRADE_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
         return submission, key, outcome
@@ -334,6 +332,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument(
         "--memory-mb", type=int, default=policy.MEMORY_MB, help="memory of one notebook's kernel"
     )
+    parser.add_argument(
+        "--feedback",
+        choices=sorted(MODES),
+        default=DEFAULT_MODE,
+        help="what feedback pages show: "
+        + "; ".join(f"{mode}: {shows}" for mode, shows in MODES.items())
+        + f" (default {DEFAULT_MODE}); another mode rewrites the pages without regrading",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--no-sandbox",
@@ -358,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
         memory_mb=args.memory_mb,
         progress=not args.no_progress,
         sandbox=not args.no_sandbox,
+        feedback=args.feedback,
     )
     if settings.sandbox:
         problems = missing()
@@ -377,6 +384,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(summary_table(rows))
     print("\nsandbox: " + ("in force" if settings.sandbox else NO_SANDBOX_NOTE))
+    print(f"feedback: {settings.feedback} ({MODES[settings.feedback]})")
     print(
         f"\nwrote {args.out / 'grades.csv'}, {args.out / 'gradebook.db'}, {args.out / 'feedback'}/"
     )

@@ -16,7 +16,7 @@ FILE_MB = 64  # largest file the kernel may write
 SCRATCH_MB = 256  # its scratch folder (HOME, TMPDIR), all files together
 MAX_OUTPUT_BYTES = 200_000  # output kept per cell; the rest is dropped
 SETUP_TIMEOUT_S = 120  # the grader's own first cell (imports torch) and kernel start-up
-WORKER_OVERHEAD_S = 180  # nbgrader start-up and feedback, on top of the notebook's time
+WORKER_OVERHEAD_S = 180  # nbgrader start-up and bookkeeping, on top of the notebook's time
 
 
 def cpu_seconds(notebook_timeout: float) -> int:

@@ -25,6 +25,7 @@ class Settings:
     memory_mb: int = policy.MEMORY_MB
     progress: bool = True
     sandbox: bool = True
+    feedback: str = "messages"  # see convbook.grading.feedback.MODES
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,6 @@ class Result:
     events: list[tuple[str, str]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    feedback: str | None = None
     autograded: str | None = None
     log: str = ""
     seconds: dict[str, float] = field(default_factory=dict)

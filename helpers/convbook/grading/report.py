@@ -1,10 +1,8 @@
-"""The grading command's outputs: ``grades.csv``, the summary table and feedback pages."""
+"""The grading command's outputs: ``grades.csv`` and the summary table (pages: ``feedback``)."""
 
 from __future__ import annotations
 
 import csv
-import html
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +14,6 @@ __all__ = [
     "outcome_of",
     "summary_table",
     "write_csv",
-    "write_feedback",
 ]
 
 COLUMNS = ["student_id", "assignment", "notebook", "score", "max_score", "status", "message"]
@@ -129,43 +126,3 @@ def summary_table(rows: list[Row], max_rows: int = 200) -> str:
     lines.append("")
     lines.append(", ".join(f"{status}: {counts[status]}" for status in STATUSES if counts[status]))
     return "\n".join(lines)
-
-
-_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="font-family: sans-serif; max-width: 50em; margin: 2em auto">
-<h1>{title}</h1>
-<p><b>Status:</b> {status}. <b>Score:</b> {score:g} / {max_score:g}</p>
-<p>{message}</p>
-</body></html>
-"""
-
-_BANNER = """<div style="border: 2px solid #c00; padding: 1em; margin: 1em; font-family: sans">
-<b>Grading status: {status}.</b> Score {score:g} / {max_score:g}. {message}</div>"""
-
-
-def write_feedback(row: Row, html_file: Path | None, target: Path) -> None:
-    """Write the student's feedback page.
-
-    Args:
-        row: the notebook's grade row.
-        html_file: nbgrader's feedback page, or None when nothing could be run.
-        target: ``feedback/<student>/<assignment>/<notebook>.html``.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fields = dict(
-        title=html.escape(f"{row.assignment} / {row.notebook}: feedback for {row.student_id}"),
-        status=html.escape(row.status),
-        score=row.score,
-        max_score=row.max_score,
-        message=html.escape(row.message),
-    )
-    if html_file is None or not html_file.exists():
-        target.write_text(_PAGE.format(**fields), encoding="utf-8")
-        return
-    if row.status == "graded":
-        shutil.copyfile(html_file, target)
-        return
-    page = html_file.read_text(encoding="utf-8")
-    at = page.find(">", page.find("<body")) + 1 if "<body" in page else 0
-    target.write_text(page[:at] + _BANNER.format(**fields) + page[at:], encoding="utf-8")

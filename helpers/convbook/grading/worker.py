@@ -3,8 +3,8 @@
 ``python -m convbook.grading.worker REQUEST.json`` is started by ``app.py`` inside the
 namespaces of ``sandbox.worker_prefix()``. It copies the template gradebook, restores the
 cell order, scans for tampering, runs nbgrader's autograde (with ``SandboxedExecute``) and
-generate_feedback, and writes ``result.json`` next to the request. It never touches the
-instructor's gradebook: the parent merges the result.
+writes ``result.json`` next to the request. It never touches the instructor's gradebook
+or the feedback: the parent merges the result and makes the pages.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _config(request: Request, course: Path, db: Path):
 
 
 def grade_request(request: Request) -> Result:
-    """Autograde one notebook and collect its grades and feedback.
+    """Autograde one notebook and collect its grades and executed notebook.
 
     Args:
         request: paths and limits for this notebook.
@@ -168,12 +168,6 @@ def grade_request(request: Request) -> Result:
         ]
     autograded = course / "autograded" / request.student / request.assignment
     result.autograded = str(autograded / f"{request.notebook}.ipynb")
-    started = time.monotonic()
-    feedback = api.generate_feedback(request.assignment, request.student, force=True)
-    result.seconds["feedback"] = round(time.monotonic() - started, 2)
-    html = course / "feedback" / request.student / request.assignment / f"{request.notebook}.html"
-    if feedback["success"] and html.exists():
-        result.feedback = str(html)
     return result
 
 

@@ -99,4 +99,16 @@ def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv=
     return total
 """,
     },
+    {
+        "cell": "resnext_param_count",
+        "why": "leaves out the 1x1 shortcut and its batch norm (right for the visible example,"
+        " which has none: only the hidden tests catch it)",
+        "tests": ["test_resnext_param_count"],
+        "source": """
+def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv=False):
+    bot = int(round(num_channels * bot_mul))
+    total = (in_channels + 1) * bot + (9 * (bot // groups) + 1) * bot + (bot + 1) * num_channels
+    return total + 2 * (2 * bot + num_channels)
+""",
+    },
 ]

@@ -1,0 +1,389 @@
+"""The feedback pages of ``convbook grade``: what a student reads about one notebook.
+
+Three modes (``--feedback``):
+
+- ``full``: nbgrader's feedback page, every test shown, hidden ones included;
+- ``messages`` (the default): the same page without the code of hidden tests. Each
+  failed check keeps its message, and a test's traceback keeps only the student's own
+  frames (their cells), not the frames of the course's test code;
+- ``score``: the points of each item and nothing else.
+
+Every page opens with a summary: each graded item with its points, its status and, for a
+failed test, the first line of its failure message, linked to its cell. Pages are
+rendered in the parent process from ``OUT/autograded`` and ``OUT/gradebook.db``, so
+another mode, or a manual grade entered in formgrader, is one re-run away and regrades
+nothing. Math is typeset offline by the MathJax bundle of the website
+(``sphinx-mathjax-offline``), copied once into ``OUT/feedback/mathjax``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import json
+import re
+import shutil
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from .records import Row
+
+__all__ = [
+    "DEFAULT_MODE",
+    "MODES",
+    "Item",
+    "hide_hidden_tests",
+    "install_mathjax",
+    "trim_traceback",
+    "write_pages",
+]
+
+MODES = {
+    "full": "every test, hidden tests included: nbgrader's page",
+    "messages": "failure messages; the code of hidden tests is not shown",
+    "score": "points per item only",
+}
+DEFAULT_MODE = "messages"
+PAGE_VERSION = "1"  # part of each page's stamp: a new layout rewrites every page
+TEMPLATES = Path(__file__).parent / "templates"
+BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's delimiters
+# MathJax parts the pages use: the TeX-to-HTML bundle, its fonts and what it loads on
+# demand (TeX extensions, the menu). Not the speech rules (sre/, 4 MB).
+MATHJAX_PARTS = ["tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y"]
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\])")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One graded cell as the summary shows it."""
+
+    grade_id: str
+    section: str  # the heading above the cell
+    kind: str  # "test", "code answer" or "written answer"
+    score: float | None  # None while it awaits a grader
+    points: float
+    status: str  # passed, failed, partly passed, awaiting a grader, graded by a person
+    message: str  # for a failed test: the first line of what it reported
+
+
+def hide_hidden_tests(source: str) -> str:
+    """``source`` with each hidden-test block replaced by one comment line.
+
+    A block runs from a line holding ``BEGIN HIDDEN TESTS`` to one holding
+    ``END HIDDEN TESTS`` (an unclosed block runs to the end of the cell).
+    """
+    kept, hidden = [], None
+    for line in source.splitlines():
+        if hidden is None and BEGIN in line:
+            hidden = 0
+        elif hidden is not None and END in line:
+            kept.append(f"# ({hidden} lines of hidden tests, not shown)")
+            hidden = None
+        elif hidden is not None:
+            hidden += 1
+        else:
+            kept.append(line)
+    if hidden is not None:
+        kept.append(f"# ({hidden} lines of hidden tests, not shown)")
+    return "\n".join(kept)
+
+
+def trim_traceback(traceback: list[str], own_count: int | None) -> list[str]:
+    """An IPython traceback with only the student's frames: those of other cells.
+
+    The first two entries (the rule and the exception's name) and the last (the
+    exception and its message) stay. Frames of the test cell itself (``own_count``), of
+    the course's test code and of libraries become one line saying how many were left out.
+    """
+    if len(traceback) < 3:
+        return list(traceback)
+    head, frames, tail = traceback[:2], traceback[2:-1], traceback[-1:]
+    kept, dropped = [], 0
+    for frame in frames:
+        match = _CELL_FRAME.match(_ANSI.sub("", frame).lstrip())
+        number = match and int(match.group(1) or match.group(2))
+        if number and number != own_count:
+            kept.append(frame)
+        else:
+            dropped += 1
+    if dropped:
+        kept.append(f"({dropped} frames of the course's test code not shown)")
+    return head + kept + tail
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _failure(cell) -> str:
+    """The first line of what a failed test cell reported."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            value = str(output.get("evalue", "")).strip().splitlines()
+            first = f"{output.get('ename', 'Error')}: {value[0]}" if value else output.get("ename")
+            return _ANSI.sub("", str(first))[:300]
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            lines = str(output.get("text", "")).strip().splitlines() or [""]
+            return f"wrote to stderr, which counts as failing: {lines[0][:240]}"
+    return "did not run to the end" if cell.get("execution_count") is None else ""
+
+
+def _grades(db_url: str, student: str, assignment: str, notebook: str) -> dict[str, dict]:
+    """The gradebook's scores of one notebook, by grade id (manual grades included)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy session warnings
+        with Gradebook(db_url) as gradebook:
+            try:
+                found = gradebook.find_submission_notebook(notebook, assignment, student)
+            except MissingEntry:
+                return {}
+            return {
+                g.name: dict(
+                    auto=g.auto_score,
+                    manual=g.manual_score,
+                    points=g.max_score,
+                    manual_needed=bool(g.needs_manual_grade),
+                )  # fmt: skip
+                for g in found.grades
+            }
+
+
+def items_of(nb: nbformat.NotebookNode, grades: dict[str, dict]) -> list[Item]:
+    """The summary's rows: every graded cell of ``nb``, in notebook order."""
+    items, section = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            headings = re.findall(r"^#+\s+(.+)$", cell.source, re.MULTILINE)
+            section = headings[-1].strip() if headings else section
+        meta = _nbgrader(cell)
+        grade = grades.get(meta.get("grade_id", ""))
+        if not meta.get("grade") or grade is None:
+            continue
+        test = cell.cell_type == "code" and not meta.get("solution")
+        kind = "test" if test else ("code answer" if cell.cell_type == "code" else "written answer")
+        message = ""
+        if grade["manual"] is not None:
+            score, status = grade["manual"], "graded by a person"
+        elif grade["manual_needed"]:
+            score, status = None, "awaiting a grader"
+        else:
+            score = grade["auto"] or 0.0
+            status = "passed" if score >= grade["points"] else "partly passed"
+            status = "failed" if score == 0 and grade["points"] > 0 else status
+            if test and status != "passed":
+                message = _failure(cell)
+        items.append(Item(meta["grade_id"], section, kind, score, grade["points"], status, message))
+    return items
+
+
+def _for_students(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The ``messages`` view: hidden tests' code removed, test tracebacks trimmed."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        cell.source = hide_hidden_tests(cell.source)
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = trim_traceback(output["traceback"], cell.execution_count)
+    return nb
+
+
+def _summary(row: Row, items: list[Item], mode: str, links: bool) -> str:
+    def points(item: Item) -> str:
+        return "–" if item.score is None else f"{item.score:g}"
+
+    lines = [
+        '<div id="convbook-summary" style="border: 2px solid #444; border-radius: 6px;'
+        ' padding: 0.8em 1.2em; margin: 1em 0; font-family: sans-serif">',
+        "<h2>Summary</h2>",
+        f"<p><b>Score: {row.score:g} / {row.max_score:g}</b> &middot; status: "
+        f"<b>{html.escape(row.status)}</b> &middot; this page shows "
+        f"{html.escape(MODES[mode])}.</p>",
+    ]
+    if row.message:
+        lines.append(f"<p>{html.escape(row.message)}</p>")
+    if items:
+        header = "<th>item</th><th>cell</th><th>points</th><th>status</th>"
+        if mode != "score":
+            header += "<th>first failure message</th>"
+        lines += ['<table class="table table-condensed">', f"<tr>{header}</tr>"]
+        for item in items:
+            name = html.escape(item.grade_id)
+            cell = f'<a href="#{name}">{name}</a>' if links else name
+            row_html = (
+                f"<td>{html.escape(item.section)} ({item.kind})</td><td>{cell}</td>"
+                f"<td>{points(item)} / {item.points:g}</td><td>{html.escape(item.status)}</td>"
+            )
+            if mode != "score":
+                row_html += f"<td><code>{html.escape(item.message)}</code></td>"
+            lines.append(f"<tr>{row_html}</tr>")
+        lines.append("</table>")
+    lines.append("</div>")
+    return "\n".join(lines)
+
+
+_PLAIN = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="font-family: sans-serif; max-width: 60em; margin: 2em auto">
+<h1>{title}</h1>
+{summary}
+</body></html>
+"""
+
+
+class _Renderer:
+    """nbgrader's feedback exporter with the course's template (summary, offline math)."""
+
+    def __init__(self) -> None:
+        from nbconvert import HTMLExporter
+        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+        from nbgrader.converters.generate_feedback import GenerateFeedback
+        from traitlets.config import Config
+
+        formgrader = Path(sys.modules[GenerateFeedback.__module__].__file__).parents[1]
+        formgrader = formgrader / "server_extensions" / "formgrader"
+        config = Config()
+        config.HTMLExporter.template_name = "convbook_feedback"
+        config.HTMLExporter.extra_template_basedirs = [
+            str(TEMPLATES),
+            str(formgrader / "templates"),
+        ]
+        config.HTMLExporter.extra_template_paths = [
+            str(formgrader / "templates"),  # so that 'feedback/index.html.j2' resolves
+            str(formgrader / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
+        ]
+        self.exporter = HTMLExporter(config=config)
+        self.exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+
+    def page(self, row: Row, autograded: Path | None, mode: str, db_url: str, grades) -> str:
+        """The page's HTML; ``grades`` are the notebook's scores from ``db_url``."""
+        from nbgrader.preprocessors import GetGrades
+
+        title = html.escape(f"{row.assignment} / {row.notebook}: feedback for {row.student_id}")
+        if autograded is None or not autograded.exists():
+            return _PLAIN.format(title=title, summary=_summary(row, [], mode, links=False))
+        nb = nbformat.read(autograded, as_version=4)
+        items = items_of(nb, grades)
+        if mode == "score":
+            return _PLAIN.format(title=title, summary=_summary(row, items, mode, links=False))
+        if mode == "messages":
+            nb = _for_students(nb)
+        resources = {
+            "nbgrader": {
+                "notebook": row.notebook,
+                "assignment": row.assignment,
+                "student": row.student_id,
+                "db_url": db_url,
+            },  # fmt: skip
+            "convbook": {"summary": _summary(row, items, mode, links=True)},
+        }
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb, resources = GetGrades().preprocess(nb, resources)
+        body, _ = self.exporter.from_notebook_node(nb, resources)
+        return body
+
+
+def mathjax_bundle() -> Path | None:
+    """The website's MathJax folder (from ``sphinx-mathjax-offline``), if installed."""
+    try:
+        dist = metadata.distribution("sphinx-mathjax-offline")
+    except metadata.PackageNotFoundError:
+        return None
+    folder = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
+    return folder if (folder / "tex-chtml.js").is_file() else None
+
+
+def install_mathjax(feedback_dir: Path) -> str | None:
+    """Copy MathJax into ``feedback_dir/mathjax``; returns a problem, or None."""
+    bundle = mathjax_bundle()
+    if bundle is None:
+        return (
+            "sphinx-mathjax-offline is not installed, so math shows as LaTeX"
+            ' (pip install "convbook[grading]")'
+        )
+    target = feedback_dir / "mathjax"
+    for part in MATHJAX_PARTS:
+        source, copy_to = bundle / part, target / part
+        if source.is_dir():
+            shutil.copytree(source, copy_to, dirs_exist_ok=True)
+        elif not copy_to.exists() or copy_to.stat().st_size != source.stat().st_size:
+            copy_to.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy_to)
+    return None
+
+
+def _stamp(mode: str, row: Row, autograded: Path | None, grades: dict) -> str:
+    sha = hashlib.sha256(json.dumps([PAGE_VERSION, mode, asdict(row), grades]).encode())
+    if autograded is not None and autograded.exists():
+        sha.update(autograded.read_bytes())
+    return sha.hexdigest()
+
+
+def write_pages(
+    entries: list[tuple[Row, Path | None]], out: Path, mode: str, db_url: str
+) -> dict[tuple[str, str, str], str]:
+    """Write (or keep, when up to date) the feedback page of every row.
+
+    Args:
+        entries: each row with its autograded notebook (None when nothing ran).
+        out: the output folder; pages go to ``out/feedback/<student>/<assignment>/``.
+        mode: one of ``MODES``.
+        db_url: the instructor's gradebook, after this run's grades were recorded.
+
+    Returns:
+        ``{(student, assignment, notebook): problem}`` for pages that could not be
+        written; every other page was written.
+    """
+    if mode not in MODES:
+        raise ValueError(f"feedback mode must be one of {sorted(MODES)}, not {mode!r}")
+    feedback_dir = out / "feedback"
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    problem = install_mathjax(feedback_dir)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    stamps_file = out / ".convbook" / "feedback.json"
+    try:
+        stamps = json.loads(stamps_file.read_text())
+    except (OSError, ValueError):
+        stamps = {}
+    renderer, problems = None, {}
+    for row, autograded in entries:
+        key = (row.student_id, row.assignment, row.notebook)
+        target = feedback_dir / row.student_id / row.assignment / f"{row.notebook}.html"
+        name = "/".join(key)
+        try:
+            grades = _grades(db_url, *key) if autograded is not None else {}
+            stamp = _stamp(mode, row, autograded, grades)
+            if stamps.get(name) == stamp and target.is_file():
+                continue
+            stamps.pop(name, None)
+            if renderer is None:
+                renderer = _Renderer()
+            page = renderer.page(row, autograded, mode, db_url, grades)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(page, encoding="utf-8")
+            stamps[name] = stamp
+        except Exception as error:  # one page must not cost the others theirs
+            problems[key] = f"feedback page not written: {type(error).__name__}: {error}"[:300]
+            try:  # never leave an older page, perhaps of a mode that shows more
+                target.unlink(missing_ok=True)
+            except OSError:
+                pass
+    stamps_file.write_text(json.dumps(stamps, indent=1))
+    (out / "feedback.json").write_text(
+        json.dumps({"mode": mode, "shows": MODES[mode], "pages": len(entries) - len(problems)})
+    )
+    return problems

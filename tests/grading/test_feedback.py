@@ -1,0 +1,137 @@
+"""Feedback pages (``convbook.grading.feedback``): the parts that need no grading run.
+
+The three modes on every real assignment, through ``convbook grade``, are tested in
+``tests/test_exercises.py``; the page in a browser there too.
+"""
+
+import nbformat
+import pytest
+
+from convbook.grading.feedback import hide_hidden_tests, items_of, trim_traceback, write_pages
+from convbook.grading.records import Row
+
+TEST = """assert f(1) == 2
+### BEGIN HIDDEN TESTS
+assert f(2) == 4, "secret"
+assert f(3) == 6
+### END HIDDEN TESTS
+print("done")"""
+
+
+def test_hidden_blocks_become_one_line_saying_how_many_lines_are_hidden():
+    shown = hide_hidden_tests(TEST)
+    assert shown.splitlines() == [
+        "assert f(1) == 2",
+        "# (2 lines of hidden tests, not shown)",
+        'print("done")',
+    ]
+
+
+def test_an_unclosed_hidden_block_hides_the_rest_of_the_cell():
+    assert "secret" not in hide_hidden_tests("x = 1\n### BEGIN HIDDEN TESTS\nassert 'secret'")
+
+
+def test_a_test_traceback_keeps_only_the_frames_of_the_students_cells():
+    traceback = [
+        "\x1b[31m-----\x1b[39m",
+        "\x1b[31mCheckFailed\x1b[39m   Traceback (most recent call last)",
+        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[9]\x1b[39m, line 2\n----> 2 run_test('t')",
+        "File /site-packages/convbook/grading/scope.py:229, in run_test(name)",
+        "File <test_t>:5\n      1 'Could not get source'",
+        "\x1b[36mCell\x1b[39m \x1b[32mIn[4]\x1b[39m, line 3, in f(x)\n----> 3 return x",
+        "File /site-packages/convbook/checks.py:79, in assert_close_to(...)",
+        "\x1b[31mCheckFailed\x1b[39m: f(2): expected 4, got 2",
+    ]
+    trimmed = trim_traceback(traceback, own_count=9)
+    assert trimmed[:2] == traceback[:2] and trimmed[-1] == traceback[-1]
+    assert trimmed[2] == traceback[5]  # the student's function, In[4]
+    assert trimmed[3] == "(4 frames of the course's test code not shown)"
+    assert len(trimmed) == 5
+
+
+def _cell(source, grade_id, points, solution=False, outputs=(), cell_type="code"):
+    maker = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = maker(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "points": points,
+                                 "solution": solution, "locked": not solution}  # fmt: skip
+    if cell_type == "code":
+        cell.outputs = list(outputs)
+        cell.execution_count = 3
+    return cell
+
+
+def test_summary_items_give_points_status_and_first_failure_line():
+    error = nbformat.v4.new_output(
+        "error", ename="CheckFailed", evalue="f(2): expected 4\nexpected: tensor", traceback=[]
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title\n## 1. Doubling"),
+        _cell("def f(x): ...", "f", 0, solution=True),
+        _cell(TEST, "test_f", 2, outputs=[error]),
+        _cell("assert True", "test_g", 1),
+        nbformat.v4.new_markdown_cell("## 2. In words"),
+        _cell("Because.", "why", 1, solution=True, cell_type="markdown"),
+    ]
+    grades = {
+        "test_f": dict(auto=0.0, manual=None, points=2.0, manual_needed=False),
+        "test_g": dict(auto=1.0, manual=None, points=1.0, manual_needed=False),
+        "why": dict(auto=None, manual=None, points=1.0, manual_needed=True),
+    }
+    items = {item.grade_id: item for item in items_of(nb, grades)}
+    assert list(items) == ["test_f", "test_g", "why"]
+    assert items["test_f"].status == "failed" and items["test_f"].section == "1. Doubling"
+    assert items["test_f"].message == "CheckFailed: f(2): expected 4"
+    assert (items["test_g"].status, items["test_g"].message) == ("passed", "")
+    assert items["why"].status == "awaiting a grader" and items["why"].score is None
+    assert items["why"].kind == "written answer" and items["why"].section == "2. In words"
+    grades["why"]["manual"] = 1.0
+    assert items_of(nb, grades)[-1].status == "graded by a person"
+
+
+def test_a_notebook_that_never_ran_gets_a_page_with_its_status(tmp_path):
+    (tmp_path / ".convbook").mkdir()
+    row = Row("al", "toy", "toy", 0, 3, "unreadable", "not JSON <x>")
+    problems = write_pages(
+        [(row, None)], tmp_path, "messages", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    )
+    assert problems == {}
+    page = (tmp_path / "feedback" / "al" / "toy" / "toy.html").read_text()
+    assert "not JSON &lt;x&gt;" in page and "unreadable" in page
+    assert (tmp_path / "feedback" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_a_page_that_cannot_be_written_is_reported_and_the_others_are_written(tmp_path):
+    (tmp_path / ".convbook").mkdir()
+    (tmp_path / "feedback").mkdir()
+    (tmp_path / "feedback" / "bob").write_text("a file where bob's folder should be")
+    rows = [Row(s, "toy", "toy", 0, 3, "missing", "no toy.ipynb") for s in ("al", "bob", "cy")]
+    problems = write_pages(
+        [(row, None) for row in rows], tmp_path, "score", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    )
+    assert list(problems) == [("bob", "toy", "toy")]
+    assert "feedback page not written" in problems[("bob", "toy", "toy")]
+    for student in ("al", "cy"):
+        assert (tmp_path / "feedback" / student / "toy" / "toy.html").is_file()
+
+
+def test_a_page_that_fails_to_render_leaves_no_older_page_behind(tmp_path):
+    """An unreadable executed notebook: reported, and the page of an earlier run (perhaps
+    in ``full`` mode, showing the hidden tests) is removed rather than left standing."""
+    (tmp_path / ".convbook").mkdir()
+    old = tmp_path / "feedback" / "al" / "toy" / "toy.html"
+    old.parent.mkdir(parents=True)
+    old.write_text("an older page, with the hidden tests")
+    broken = tmp_path / "toy.ipynb"
+    broken.write_text("{ not a notebook")
+    row = Row("al", "toy", "toy", 1, 3, "graded")
+    problems = write_pages(
+        [(row, broken)], tmp_path, "messages", f"sqlite:///{tmp_path / 'gradebook.db'}"
+    )
+    assert "feedback page not written" in problems[("al", "toy", "toy")]
+    assert not old.exists()
+
+
+def test_an_unknown_mode_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="feedback mode"):
+        write_pages([], tmp_path, "everything", f"sqlite:///{tmp_path / 'gradebook.db'}")
