@@ -504,9 +504,11 @@ def test_feedback_pages_typeset_math_offline_in_a_browser(graded, feedback, page
     missing = []
     page.on(
         "response",
-        lambda r: r.status >= 400
-        and not r.url.endswith("/favicon.ico")  # the browser's own guess
-        and missing.append(f"{r.status} {r.url}"),
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")  # the browser's own guess
+            and missing.append(f"{r.status} {r.url}")
+        ),
     )
     for slug in graded["courses"]:
         address = f"{url}/round1/{slug}/{slug}.html"
