@@ -58,6 +58,26 @@ def test_forbid_blocks_functions_methods_and_the_layers_that_call_them():
         F.relu(x)  # everything else still works
 
 
+def test_forbid_also_refuses_references_taken_before_the_check():
+    """An answer that captured the function under another name still cannot call it."""
+    from torch import max as captured_max
+    from torch.nn.functional import max_pool2d as captured_pool
+
+    from convbook import ops
+
+    captured_corr2d = ops.corr2d
+    x = torch.randn(1, 1, 4, 4)
+    with forbid("torch.max", "torch.nn.functional.max_pool2d", "convbook.ops.corr2d"):
+        with pytest.raises(CheckFailed, match="torch.max is not allowed"):
+            captured_max(x)
+        with pytest.raises(CheckFailed, match="max_pool2d is not allowed"):
+            captured_pool(x, 2)
+        with pytest.raises(CheckFailed, match="convbook.ops.corr2d is not allowed"):
+            captured_corr2d(x[0, 0], torch.ones(2, 2))
+    assert captured_corr2d(torch.ones(2, 2), torch.ones(1, 1)).sum() == 4  # restored
+    assert captured_max(torch.tensor([1.0, 2.0])) == 2.0
+
+
 def test_forbid_restores_everything_even_after_an_error():
     original_avg_pool = F.avg_pool2d
     with pytest.raises(RuntimeError), forbid("torch.Tensor.max", "torch.nn.functional.avg_pool2d"):
@@ -95,3 +115,14 @@ def test_an_answer_cannot_decide_how_it_is_compared():
         assert_equal(48, Yes(0), "count")
     with pytest.raises(CheckFailed, match="expected a number"):
         assert_equal(48, object(), "count")
+
+
+def test_parameter_count_can_leave_out_convolution_biases():
+    from torch import nn
+
+    from convbook.checks import parameter_count
+
+    block = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    bare = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Linear(4, 2))
+    assert parameter_count(block) == 3 * 4 * 9 + 4 + 8 + 10
+    assert parameter_count(block, conv_biases=False) == parameter_count(bare) == 3 * 4 * 9 + 8 + 10

@@ -68,10 +68,10 @@ def load_planted(slug: str) -> list[Planted]:
         expect = entry.get("expect", "less")
         if expect not in ("less", "full"):
             raise ValueError(f"{path}: expect must be 'less' or 'full', got {expect!r}")
-        default_round = 0
-        if expect == "less":
-            position[entry["cell"]] = position.get(entry["cell"], 0) + 1
-            default_round = position[entry["cell"]]
+        # Answers to one cell go to separate submissions: the first of each kind to round 1,
+        # the next to round 2, ...
+        position[expect, entry["cell"]] = position.get((expect, entry["cell"]), 0) + 1
+        default_round = position[expect, entry["cell"]]
         answers.append(
             Planted(
                 slug=slug,
@@ -88,6 +88,7 @@ def load_planted(slug: str) -> list[Planted]:
 
 PLANTED = {slug: load_planted(slug) for slug in SLUGS}
 WRONG = [p for slug in SLUGS for p in PLANTED[slug] if p.expect == "less"]
+RIGHT = [p for slug in SLUGS for p in PLANTED[slug] if p.expect == "full"]
 ROUNDS = sorted({(p.slug, p.round) for p in WRONG})
 
 
@@ -138,8 +139,11 @@ def submissions(slug: str, release: nbformat.NotebookNode) -> dict[str, nbformat
         "solution": student_notebook(release, solved),
         "blank": student_notebook(release, {}),
     }
-    full = {p.cell: p.source for p in PLANTED[slug] if p.expect == "full"}
-    variants["full"] = student_notebook(release, {**solved, **full}, drop_tests=True)
+    for number in sorted({p.round for p in RIGHT if p.slug == slug} | {1}):
+        right = {p.cell: p.source for p in RIGHT if p.slug == slug and p.round == number}
+        # the first round also deletes its test cells: grading must restore them
+        name = "full" if number == 1 else f"full{number}"
+        variants[name] = student_notebook(release, {**solved, **right}, drop_tests=number == 1)
     for number in sorted({p.round for p in WRONG if p.slug == slug}):
         planted = {p.cell: p.source for p in WRONG if p.slug == slug and p.round == number}
         variants[f"round{number}"] = student_notebook(release, {**solved, **planted})
@@ -256,19 +260,27 @@ def test_blank_release_scores_zero(graded, slug):
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_warning_answers_and_deleted_test_cells_keep_full_points(graded, slug):
-    cells = _autograded_scores(graded, slug, "full")
-    lost = {k: c for k, c in cells.items() if c.score != c.max_score}
-    warned = [p.why for p in PLANTED[slug] if p.expect == "full"]
-    assert not lost, (
-        f"{slug}: correct answers {warned} with the test cells deleted lose points: {_table(lost)}"
-    )
+def test_other_correct_answers_and_deleted_test_cells_keep_full_points(graded, slug):
+    """Correct answers written differently from the solution (other layers, ``bias=False``,
+    another algorithm, answers that warn on stderr) earn every autograded point; the first
+    round's submission also has its test cells deleted."""
+    rounds = sorted({p.round for p in RIGHT if p.slug == slug} | {1})
+    for number in rounds:
+        student = "full" if number == 1 else f"full{number}"
+        cells = _autograded_scores(graded, slug, student)
+        lost = {k: c for k, c in cells.items() if c.score != c.max_score}
+        right = [p.why for p in RIGHT if p.slug == slug and p.round == number]
+        assert not lost, f"{slug} {student}: correct answers {right} lose points: {_table(lost)}"
 
 
 def test_without_ignore_pattern_the_warning_answers_would_lose_points(graded):
     """The control for the test above: the warnings really reach stderr, and only the
     IgnorePattern setting in nbgrader_config.py keeps them from zeroing the test cell."""
-    warned = [s for s in graded["courses"] if any(p.expect == "full" for p in PLANTED[s])]
+    warned = [
+        s
+        for s in graded["courses"]
+        if any(p.round == 1 and "warn" in p.why.lower() for p in RIGHT if p.slug == s)
+    ]
     if not warned:
         pytest.skip("no selected notebook has a planted answer that warns")
     slug = warned[0]

@@ -8,13 +8,14 @@ the feedback instead of a bare ``AssertionError``.
 import contextlib
 import importlib
 import numbers
+import types
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["CheckFailed", "assert_close_to", "assert_equal", "forbid"]
+__all__ = ["CheckFailed", "assert_close_to", "assert_equal", "forbid", "parameter_count"]
 
 
 class CheckFailed(AssertionError):
@@ -97,6 +98,20 @@ def assert_equal(expected: Any, got: Any, what: str) -> None:
         raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}")
 
 
+def parameter_count(module: torch.nn.Module, conv_biases: bool = True) -> int:
+    """The number of parameters of ``module``, with or without the convolutions' biases.
+
+    Leaving the biases out lets a check accept both choices for a convolution followed by
+    batch normalization, where a bias adds nothing (section 8.5).
+    """
+    return sum(
+        parameter.numel()
+        for layer in module.modules()
+        for name, parameter in layer.named_parameters(recurse=False)
+        if conv_biases or name != "bias" or not isinstance(layer, torch.nn.modules.conv._ConvNd)
+    )
+
+
 def _plain(value: Any, what: str) -> Any:
     """``value`` as built-in numbers, strings, tuples and dicts, so that the comparison is
     Python's own and no answer's ``__eq__`` (tensors, sequences and ``torch.Size`` become
@@ -133,15 +148,55 @@ def _resolve(dotted: str) -> tuple[Any, str]:
     raise ValueError(f"cannot resolve {dotted!r}: give a dotted path such as 'torch.max'")
 
 
+class _Blocked(torch.overrides.TorchFunctionMode):
+    """Refuses calls to the given PyTorch functions, however they are reached: through a
+    name captured before the check (``from torch import max as m``), a tensor method or a
+    layer that calls them."""
+
+    def __init__(self, blocked: dict[Any, str], hint: str) -> None:
+        super().__init__()
+        self.blocked, self.hint = blocked, hint
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = self.blocked.get(func)
+        if name is not None:
+            raise CheckFailed(_refusal(name, self.hint))
+        return func(*args, **(kwargs or {}))
+
+
+def _refusal(name: str, hint: str) -> str:
+    return f"{name} is not allowed in this exercise" + (f": {hint}" if hint else "")
+
+
+def _swappable(function: Any) -> bool:
+    """A plain Python function whose code can be replaced (it closes over nothing)."""
+    return isinstance(function, types.FunctionType) and not function.__code__.co_freevars
+
+
+def _refusing_code(name: str, hint: str, like: types.CodeType) -> types.CodeType:
+    """Code that raises :class:`CheckFailed` (found through ``__import__``, since it runs
+    with the globals of the function it replaces)."""
+    source = (
+        "def refuse(*args, **kwargs):\n"
+        f"    raise __import__('convbook.checks').checks.CheckFailed({_refusal(name, hint)!r})\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, like.co_filename, "exec"), namespace)  # noqa: S102 - fixed text
+    return namespace["refuse"].__code__.replace(co_name=like.co_name)
+
+
 @contextlib.contextmanager
 def forbid(*names: str, hint: str = "") -> Iterator[None]:
     """Make functions unavailable inside the ``with`` block.
 
     Each dotted name (``"torch.max"``, ``"torch.Tensor.amax"``,
-    ``"torch.nn.functional.avg_pool2d"``) is replaced by a function that raises
-    :class:`CheckFailed` naming it; everything is restored when the block ends, even on
-    error. Layers that call a forbidden function (``nn.AvgPool2d`` calls
-    ``F.avg_pool2d``) fail too.
+    ``"torch.nn.functional.avg_pool2d"``, ``"convbook.ops.corr2d"``) is refused with
+    :class:`CheckFailed` naming it, however the answer reaches it: through the name, a
+    reference taken earlier (``from torch import max as m``, ``f = F.avg_pool2d``), a tensor
+    method or a layer that calls it (``nn.AvgPool2d`` calls ``F.avg_pool2d``). PyTorch
+    functions are refused by a ``TorchFunctionMode`` that sees every call, Python functions
+    by replacing their code, and the names themselves by replacing them. Everything is
+    restored when the block ends, even on error.
 
     Args:
         names: dotted paths of the functions to forbid.
@@ -155,22 +210,27 @@ def forbid(*names: str, hint: str = "") -> Iterator[None]:
         owner, attribute = _resolve(dotted)
         if not hasattr(owner, attribute):
             raise ValueError(f"{dotted!r} does not exist")
-        targets.append((dotted, owner, attribute))
+        targets.append((dotted, owner, attribute, getattr(owner, attribute)))
 
-    saved = []
+    saved, codes = [], []
+    mode = _Blocked({original: dotted for dotted, _, _, original in targets}, hint)
     try:
-        for dotted, owner, attribute in targets:
+        for dotted, owner, attribute, original in targets:
             own = attribute in vars(owner)
             saved.append((owner, attribute, own, vars(owner).get(attribute)))
+            if _swappable(original):
+                codes.append((original, original.__code__))
+                original.__code__ = _refusing_code(dotted, hint, original.__code__)
 
             def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
-                raise CheckFailed(
-                    f"{_name} is not allowed in this exercise" + (f": {hint}" if hint else "")
-                )
+                raise CheckFailed(_refusal(_name, hint))
 
             setattr(owner, attribute, blocked)
-        yield
+        with mode:
+            yield
     finally:
+        for function, code in reversed(codes):
+            function.__code__ = code
         for owner, attribute, own, original in reversed(saved):
             if own:
                 setattr(owner, attribute, original)

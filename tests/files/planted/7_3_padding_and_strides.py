@@ -87,4 +87,123 @@ def conv_stride_half(X, K):
     return corr2d(padded, torch.flip(K, dims=(0, 1)))
 """,
     },
+    {
+        "cell": "conv_output_shape",
+        "why": "counts the window positions that fit in the padded input with a loop",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    sizes = []
+    for n, k, p, s in zip(input_hw, kernel_size, padding, stride):
+        count, start = 0, 0
+        while start + k <= n + 2 * p:  # the window still fits in the padded input
+            count += 1
+            start += s
+        sizes.append(count)
+    return tuple(sizes)
+""",
+    },
+    {
+        "cell": "conv_output_shape",
+        "why": "d2l's form with the total padding, floor of a float division",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    import math
+
+    # d2l's form with the total padding p_h = 2 * padding: floor((n - k + p_h + s) / s)
+    (n_h, n_w), (k_h, k_w) = input_hw, kernel_size
+    p_h, p_w = 2 * padding[0], 2 * padding[1]
+    s_h, s_w = stride
+    return math.floor((n_h - k_h + p_h + s_h) / s_h), math.floor((n_w - k_w + p_w + s_w) / s_w)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "torch.flip and torch.cat, rows first and then columns",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def mirror_pad(X, p):
+    # rows 1..p mirrored above, rows n-1-p..n-2 below: the border row is not repeated
+    h = X.shape[0]
+    top = torch.flip(X[1 : p + 1], dims=(0,))
+    bottom = torch.flip(X[h - 1 - p : h - 1], dims=(0,))
+    X = torch.cat([top, X, bottom], dim=0)
+    w = X.shape[1]
+    left = torch.flip(X[:, 1 : p + 1], dims=(1,))
+    right = torch.flip(X[:, w - 1 - p : w - 1], dims=(1,))
+    return torch.cat([left, X, right], dim=1)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "explicit loops over the output pixels, each folded back into the image",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def mirror_pad(X, p):
+    h, w = X.shape
+
+    def source(t, n):
+        t -= p  # counted from the first real pixel
+        if t < 0:
+            return -t
+        if t > n - 1:
+            return 2 * (n - 1) - t
+        return t
+
+    out = X.new_empty(h + 2 * p, w + 2 * p)
+    for u in range(h + 2 * p):
+        for v in range(w + 2 * p):
+            out[u, v] = X[source(u, h), source(v, w)]
+    return out
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "polyphase: each of the four output phases is a full convolution of X with a "
+        "sub-kernel K[r::2, t::2], no spread-out image",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def conv_stride_half(X, K):
+    h, w = X.shape
+    kh, kw = K.shape
+    out = X.new_zeros(2 * (h - 1) + kh, 2 * (w - 1) + kw)
+    # output (2m + r, 2q + t) only meets the taps K[r::2, t::2]
+    for r in range(2):
+        for t in range(2):
+            sub = K[r::2, t::2]
+            if sub.numel() == 0:
+                continue  # kh or kw is 1: this phase gets no taps and stays 0
+            lh, lw = sub.shape
+            padded = X.new_zeros(h + 2 * (lh - 1), w + 2 * (lw - 1))
+            padded[lh - 1 : lh - 1 + h, lw - 1 : lw - 1 + w] = X
+            out[r::2, t::2] = corr2d(padded, torch.flip(sub, dims=(0, 1)))
+    return out
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "swaps the roles (convolution is symmetric): pads the kernel and slides the "
+        "flipped spread-out image over it",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def conv_stride_half(X, K):
+    h, w = X.shape
+    kh, kw = K.shape
+    spread = X.new_zeros(2 * h - 1, 2 * w - 1)
+    spread[::2, ::2] = X
+    # spread * K = K * spread: pad K by the spread image's size minus one on every side
+    ph, pw = 2 * h - 2, 2 * w - 2
+    padded = torch.cat([X.new_zeros(ph, kw), K.to(X.dtype), X.new_zeros(ph, kw)], dim=0)
+    side = X.new_zeros(padded.shape[0], pw)
+    padded = torch.cat([side, padded, side], dim=1)
+    return corr2d(padded, torch.flip(spread, dims=(0, 1)))
+""",
+    },
 ]

@@ -79,4 +79,113 @@ def conv_forward_memory(c_i, c_o, input_hw, kernel_size, padding, stride):
 channel_doubling_factor = 2
 """,
     },
+    {
+        "cell": "compose_kernels",
+        "why": "one F.conv2d: k1 padded by k2's size minus one, cross-correlated with k2 flipped",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def compose_kernels(k1, k2):
+    h2, w2 = k2.shape
+    # k is the full convolution of k1 with k2
+    flipped = torch.flip(k2, dims=(0, 1))
+    k = F.conv2d(k1[None, None], flipped[None, None], padding=(h2 - 1, w2 - 1))
+    return k[0, 0]
+""",
+    },
+    {
+        "cell": "compose_kernels",
+        "why": "convolution theorem: product of zero-padded 2-D FFTs",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def compose_kernels(k1, k2):
+    (h1, w1), (h2, w2) = k1.shape, k2.shape
+    size = (h1 + h2 - 1, w1 + w2 - 1)  # large enough that nothing wraps around
+    spectrum = torch.fft.rfft2(k1, s=size) * torch.fft.rfft2(k2, s=size)
+    return torch.fft.irfft2(spectrum, s=size)
+""",
+    },
+    {
+        "cell": "conv_forward_flops",
+        "why": "im2col: sizes the matrix product from F.unfold of a zero image",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def conv_forward_flops(c_i, c_o, input_hw, kernel_size, padding, stride):
+    # one column of c_i * kh * kw values per output position; the layer multiplies the
+    # (c_o, c_i kh kw) weight matrix by these columns, 2 FLOPs per multiply-add
+    x = torch.zeros(1, c_i, *input_hw)
+    columns = F.unfold(x, kernel_size, padding=padding, stride=stride)
+    _, window, positions = columns.shape
+    return 2 * c_o * window * positions
+""",
+    },
+    {
+        "cell": "conv_forward_flops",
+        "why": "explicit loops over the window positions, without conv_output_shape",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def conv_forward_flops(c_i, c_o, input_hw, kernel_size, padding, stride):
+    (h, w), (kh, kw), (ph, pw), (sh, sw) = input_hw, kernel_size, padding, stride
+    flops = 0
+    for _top in range(0, h + 2 * ph - kh + 1, sh):
+        for _left in range(0, w + 2 * pw - kw + 1, sw):
+            flops += 2 * c_o * c_i * kh * kw  # every output channel: a multiply-add per weight
+    return flops
+""",
+    },
+    {
+        "cell": "conv_forward_memory",
+        "why": "runs the layer on the meta device and counts its tensors",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def conv_forward_memory(c_i, c_o, input_hw, kernel_size, padding, stride):
+    # meta tensors have shapes but no data, so nothing is allocated or computed
+    conv = nn.Conv2d(c_i, c_o, kernel_size, stride=stride, padding=padding, device="meta")
+    x = torch.empty(1, c_i, *input_hw, device="meta")
+    y = conv(x)
+    return sum(t.numel() for t in (x, conv.weight, conv.bias, y))
+""",
+    },
+    {
+        "cell": "conv_forward_memory",
+        "why": "closed form grouped per filter (kernel plus bias), own output-size formula",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def conv_forward_memory(c_i, c_o, input_hw, kernel_size, padding, stride):
+    (h, w), (kh, kw), (ph, pw), (sh, sw) = input_hw, kernel_size, padding, stride
+    h_out = (h + 2 * ph - kh + sh) // sh
+    w_out = (w + 2 * pw - kw + sw) // sw
+    per_filter = c_i * kh * kw + 1  # one kernel and its bias
+    return c_i * h * w + c_o * (per_filter + h_out * w_out)
+""",
+    },
+    {
+        "cell": "channel_doubling_factor",
+        "why": "the int 2 * 2 from the formula instead of a computed float",
+        "expect": "full",
+        "round": 2,
+        "source": """
+channel_doubling_factor = None
+# the FLOPs are proportional to c_i * c_o: doubling both multiplies them by 2 * 2
+channel_doubling_factor = 2 * 2
+channel_doubling_factor
+""",
+    },
+    {
+        "cell": "channel_doubling_factor",
+        "why": "computed with the function on another setting, integer division",
+        "expect": "full",
+        "round": 3,
+        "source": """
+channel_doubling_factor = None
+_rest = ((9, 9), (3, 3), (0, 0), (2, 2))
+channel_doubling_factor = conv_forward_flops(4, 10, *_rest) // conv_forward_flops(2, 5, *_rest)
+channel_doubling_factor
+""",
+    },
 ]
