@@ -21,6 +21,18 @@ def conv_output_shape(input_hw, kernel_size, padding, stride):
     },
     {
         "cell": "conv_output_shape",
+        "why": "calls the course's own convbook.ops.conv_output_shape, under another name",
+        "tests": ["test_conv_output_shape"],
+        "source": """
+from convbook.ops import conv_output_shape as course_shape
+
+
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    return course_shape(input_hw, kernel_size, padding, stride)
+""",
+    },
+    {
+        "cell": "conv_output_shape",
         "why": "correct, but warns with a Python DeprecationWarning forced onto stderr",
         "expect": "full",
         "source": """
