@@ -97,3 +97,28 @@ def test_metadata_asks_colab_for_a_gpu_runtime(path: Path):
     kernelspec = metadata.get("kernelspec", {})
     assert kernelspec.get("name") == "python3", f"{path.name}: kernel is not python3"
     assert kernelspec.get("language") == "python"
+
+
+# The exercises' shared "how this notebook works" cell, with each answer's points (issue 13).
+INTRO = runpy.run_path(str(ROOT / "tools" / "exercise_intro.py"))
+EXERCISES = sorted(ROOT.glob("exercises/*/*.ipynb"))
+
+
+def test_every_solution_has_the_intro_cell_the_tool_writes():
+    assert INTRO["main"](["--check"]) == 0, "run python tools/exercise_intro.py"
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=_ids(EXERCISES))
+def test_every_exercise_opens_with_the_shared_intro_and_all_its_points(path: Path):
+    nb = _read(path)
+    assert re.search(r"^# ", nb.cells[1].source, re.MULTILINE), "the title comes first"
+    intro = nb.cells[2]
+    assert intro.get("id") == INTRO["CELL_ID"] and intro.source.startswith(INTRO["HOW"])
+    points = sum(
+        float(c.metadata["nbgrader"].get("points", 0))
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
+    assert f"**Points.** {points:g} in all" in intro.source, "a graded cell is missing"
+    for answer in INTRO["answers"](nb):
+        assert f"`{answer['grade_id']}` | {answer['points']:g} |" in intro.source

@@ -1,0 +1,109 @@
+"""Write the "how this notebook works" cell of every exercise, with its points per answer.
+
+    python tools/exercise_intro.py           # rewrite the cell in solutions/*/ (then release)
+    python tools/exercise_intro.py --check   # only say which notebooks differ (exit 1 if any)
+
+The cell follows the title cell of each ``solutions/<slug>/<slug>.ipynb``. Its text is
+the same in every notebook (``HOW``); its table lists each answer with the section it
+belongs to, its points and who grades it, read from the nbgrader metadata: an answer
+cell is worth the points of the test cells that follow it (up to the next answer), or
+its own points when a person grades it. ``python tools/release.py`` carries the cell
+into ``exercises/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+CELL_ID = "how-this-notebook-works"
+HOW = """\
+**How this notebook works.** Write each code answer in its cell marked `# YOUR CODE HERE`
+and delete the `raise NotImplementedError()` line there; write each answer in words in the
+cell marked *YOUR ANSWER HERE*. The cell under a code answer runs visible checks. When the
+notebook is graded, the same cell also runs hidden checks on other, random inputs, so an
+answer that only fits the visible example loses its points. Don't edit or delete the test
+cells: they are put back from the original before grading. Before you hand the notebook
+in, restart the kernel and run all cells: the grader runs it from the top in a fresh
+kernel."""
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def answers(nb: nbformat.NotebookNode) -> list[dict]:
+    """Each answer cell: its section, grade id, points, and the tests that grade it."""
+    found, section = [], ""
+    for cell in nb.cells:
+        meta = _nbgrader(cell)
+        if cell.cell_type == "markdown" and not meta.get("solution"):
+            headings = re.findall(r"^##\s+(.+)$", cell.source, re.MULTILINE)
+            section = headings[-1].strip() if headings else section
+        if meta.get("solution"):
+            manual = bool(meta.get("grade"))
+            found.append(dict(section=section, grade_id=meta["grade_id"], tests=[],
+                              points=float(meta.get("points", 0)) if manual else 0.0))  # fmt: skip
+        elif meta.get("grade") and cell.cell_type == "code" and found:
+            found[-1]["tests"].append(meta["grade_id"])
+            found[-1]["points"] += float(meta.get("points", 0))
+    return found
+
+
+def intro(nb: nbformat.NotebookNode) -> str:
+    """The cell's source for one notebook."""
+    rows = answers(nb)
+    total = sum(row["points"] for row in rows)
+    by_tests = sum(row["points"] for row in rows if row["tests"])
+    lines = [
+        HOW,
+        "",
+        f"**Points.** {total:g} in all: {by_tests:g} given by the tests, "
+        f"{total - by_tests:g} by an instructor who reads your answers in words.",
+        "",
+        "| section | answer | points | graded by |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        graded_by = (
+            "tests " + ", ".join(f"`{name}`" for name in row["tests"])
+            if row["tests"]
+            else "an instructor"
+        )
+        answer = f"`{row['grade_id']}`"
+        lines.append(f"| {row['section']} | {answer} | {row['points']:g} | {graded_by} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report, change nothing")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in sorted(REPO.glob("solutions/*/*.ipynb")):
+        if path.stem != path.parent.name:
+            continue
+        nb = nbformat.read(path, as_version=4)
+        source = intro(nb)
+        cell = nb.cells[2] if len(nb.cells) > 2 else None
+        if cell is not None and cell.get("id") == CELL_ID and cell.source == source:
+            continue
+        stale.append(path.relative_to(REPO))
+        if not args.check:
+            if cell is not None and cell.get("id") == CELL_ID:
+                cell.source = source
+            else:
+                nb.cells.insert(2, nbformat.v4.new_markdown_cell(source, id=CELL_ID))
+            nbformat.write(nb, path)
+    verb = "differ" if args.check else "rewritten"
+    print(f"{len(stale)} notebooks {verb}" + "".join(f"\n  {path}" for path in stale))
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
