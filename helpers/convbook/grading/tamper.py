@@ -227,8 +227,9 @@ class _Scanner(ast.NodeVisitor):
             if isinstance(node.value, ast.Name) and node.value.id in self.sys_names:
                 self.flag(node, f"uses {ast.unparse(node)}")
         elif node.attr in _INTROSPECTION_ATTRS:
-            root = _root_name(node)
-            if not (node.attr == "__class__" and root == "self"):
+            # Reading x.__class__ (for its name, say) is ordinary code; what can reach
+            # further (__bases__, __subclasses__, __dict__...) is flagged on its own.
+            if not (node.attr == "__class__" and isinstance(node.ctx, ast.Load)):
                 self.flag(node, f"uses {ast.unparse(node)[:60]}")
         self.generic_visit(node)
 

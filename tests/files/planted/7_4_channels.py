@@ -80,6 +80,14 @@ channel_doubling_factor = 2
 """,
     },
     {
+        "cell": "channel_doubling_factor",
+        "why": "answers 4: the channels' factor of section 7.4, forgetting the halved output",
+        "tests": ["test_channel_doubling_factor"],
+        "source": """
+channel_doubling_factor = 4
+""",
+    },
+    {
         "cell": "compose_kernels",
         "why": "one F.conv2d: k1 padded by k2's size minus one, cross-correlated with k2 flipped",
         "expect": "full",
@@ -166,25 +174,25 @@ def conv_forward_memory(c_i, c_o, input_hw, kernel_size, padding, stride):
     },
     {
         "cell": "channel_doubling_factor",
-        "why": "the int 2 * 2 from the formula instead of a computed float",
+        "why": "from the formula, as an int: 2 * 2 for the channels, 1 / (2 * 2) for the outputs",
         "expect": "full",
         "round": 2,
         "source": """
 channel_doubling_factor = None
-# the FLOPs are proportional to c_i * c_o: doubling both multiplies them by 2 * 2
-channel_doubling_factor = 2 * 2
+# FLOPs are proportional to c_i * c_o * h_out * w_out
+channel_doubling_factor = (2 * 2) // (2 * 2)
 channel_doubling_factor
 """,
     },
     {
         "cell": "channel_doubling_factor",
-        "why": "computed with the function on another setting, integer division",
+        "why": "computed with the function on an 8 x 8 input, integer division",
         "expect": "full",
         "round": 3,
         "source": """
 channel_doubling_factor = None
-_rest = ((9, 9), (3, 3), (0, 0), (2, 2))
-channel_doubling_factor = conv_forward_flops(4, 10, *_rest) // conv_forward_flops(2, 5, *_rest)
+before = conv_forward_flops(2, 5, (8, 8), (3, 3), (1, 1), (1, 1))
+channel_doubling_factor = conv_forward_flops(4, 10, (8, 8), (3, 3), (1, 1), (2, 2)) // before
 channel_doubling_factor
 """,
     },

@@ -50,4 +50,56 @@ class ModernLeNet(Classifier):
         self.net.apply(init_cnn)
 """,
     },
+    {
+        "cell": "modern_lenet",
+        "why": "non-lazy layers with input sizes: nn.Conv2d(1, 6, ...), nn.Linear(16 * 5 * 5, 120)",
+        "expect": "full",
+        "round": 2,
+        "source": """
+class ModernLeNet(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            nn.Conv2d(6, 16, kernel_size=5),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
+            nn.Linear(84, num_classes),
+        )
+        self.net.apply(init_cnn)
+""",
+    },
+    {
+        "cell": "modern_lenet",
+        "why": "layers built in loops, pair kernel sizes and padding, MaxPool2d(2, 2)",
+        "expect": "full",
+        "round": 3,
+        "source": """
+class ModernLeNet(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        layers = []
+        for out_channels, pad in ((6, 2), (16, 0)):
+            layers += [
+                nn.LazyConv2d(out_channels, kernel_size=(5, 5), padding=(pad, pad)),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+            ]
+        layers.append(nn.Flatten())
+        for width in (120, 84):
+            layers += [nn.LazyLinear(width), nn.ReLU()]
+        layers.append(nn.LazyLinear(num_classes))
+        self.net = nn.Sequential(*layers)
+        self.net.apply(init_cnn)
+        self.lr = lr
+""",
+    },
 ]

@@ -109,4 +109,123 @@ def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
     return conv_flops, int(dense)
 """,
     },
+    {
+        "cell": "vgg_param_count",
+        "why": "pairs up the channel sequence; final side image_size // 2 ** len(arch)",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    channels = [in_channels] + [c for n, c in arch for _ in range(n)]
+    conv = sum(9 * c_in * c_out + c_out for c_in, c_out in zip(channels, channels[1:]))
+    side = image_size // 2 ** len(arch)
+    flat = channels[-1] * side * side
+    dense = (flat * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * num_classes + num_classes)
+    return conv + dense
+""",
+    },
+    {
+        "cell": "vgg_param_count",
+        "why": "lists every weight and bias shape and adds up math.prod of them",
+        "expect": "full",
+        "round": 3,
+        "source": """
+import math
+
+
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    shapes = []
+    c, side = in_channels, image_size
+    for num_convs, out_channels in arch:
+        for _ in range(num_convs):
+            shapes += [(out_channels, c, 3, 3), (out_channels,)]
+            c = out_channels
+        side = side // 2
+    n_in = c * side * side
+    for n_out in (4096, 4096, num_classes):
+        shapes += [(n_out, n_in), (n_out,)]
+        n_in = n_out
+    return sum(math.prod(shape) for shape in shapes)
+""",
+    },
+    {
+        "cell": "vgg_flops",
+        "why": "(c_in, c_out, side) per convolution, side image_size // 2**block",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
+    layers, c = [], in_channels
+    for block, (num_convs, out_channels) in enumerate(arch):
+        side = image_size // 2**block
+        for _ in range(num_convs):
+            layers.append((c, out_channels, side))
+            c = out_channels
+    conv_flops = sum(2 * 9 * c_in * c_out * s * s for c_in, c_out, s in layers)
+    flat = c * (image_size // 2 ** len(arch)) ** 2
+    dense_flops = 2 * flat * 4096 + 2 * 4096 * 4096 + 2 * 4096 * num_classes
+    return (conv_flops, dense_flops)
+""",
+    },
+    {
+        "cell": "vgg_flops",
+        "why": "multiply-adds counted by recursion over the blocks, doubled at the end",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
+    def macs(blocks, channels, side):
+        if not blocks:
+            widths = (channels * side * side, 4096, 4096, num_classes)
+            return 0, sum(widths[i] * widths[i + 1] for i in range(3))
+        num_convs, out_channels = blocks[0]
+        here = side * side * 9 * out_channels * (channels + (num_convs - 1) * out_channels)
+        conv_rest, dense = macs(blocks[1:], out_channels, side // 2)
+        return here + conv_rest, dense
+
+    conv_macs, dense_macs = macs(tuple(arch), in_channels, image_size)
+    return 2 * conv_macs, 2 * dense_macs
+""",
+    },
+    {
+        "cell": "vgg_arch",
+        "why": "if/elif chain deriving B, D and E from A by adding convolutions per block",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def vgg_arch(num_layers):
+    convs = [1, 1, 2, 2, 2]  # configuration A
+    if num_layers == 11:
+        pass
+    elif num_layers in (13, 16, 19):
+        convs[0] = convs[1] = 2
+        extra = {13: 0, 16: 1, 19: 2}[num_layers]
+        for block in (2, 3, 4):
+            convs[block] += extra
+    else:
+        raise ValueError(f"no VGG configuration has {num_layers} weight layers")
+    channels = [64, 128, 256, 512, 512]
+    return tuple((convs[i], channels[i]) for i in range(5))
+""",
+    },
+    {
+        "cell": "vgg_arch",
+        "why": "a match statement with every table written out as literal tuples",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def vgg_arch(num_layers):
+    match num_layers:
+        case 11:
+            return ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
+        case 13:
+            return ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512))
+        case 16:
+            return ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
+        case 19:
+            return ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
+        case _:
+            raise ValueError(f"VGG has 11, 13, 16 or 19 weight layers, not {num_layers}")
+""",
+    },
 ]

@@ -68,4 +68,94 @@ def linear_head_extra_parameters(image_size, num_classes=10):
     return num_classes * side * side * num_classes
 """,
     },
+    {
+        "cell": "nin_block_param_count",
+        "why": "weights and biases summed separately, in one closed formula",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def nin_block_param_count(in_channels, out_channels, kernel_size):
+    weights = out_channels * (kernel_size * kernel_size * in_channels + 2 * out_channels)
+    biases = 3 * out_channels
+    return weights + biases
+""",
+    },
+    {
+        "cell": "nin_block_param_count",
+        "why": "a loop over the three convolutions, carrying the input channels along",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def nin_block_param_count(in_channels: int, out_channels: int, kernel_size: int) -> int:
+    total = 0
+    channels = in_channels
+    for k in (kernel_size, 1, 1):
+        total += k**2 * channels * out_channels + out_channels
+        channels = out_channels
+    return total
+""",
+    },
+    {
+        "cell": "nin_with_linear_head",
+        "why": "walks NiN's layers and stops at the AdaptiveAvgPool2d instead of slicing",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def nin_with_linear_head(num_classes=10):
+    kept = []
+    for layer in NiN(num_classes=num_classes).net:
+        if isinstance(layer, nn.AdaptiveAvgPool2d):
+            break
+        kept.append(layer)
+    return nn.Sequential(*kept, nn.Flatten(), nn.LazyLinear(num_classes))
+""",
+    },
+    {
+        "cell": "nin_with_linear_head",
+        "why": "slices NiN's nn.Sequential (a new nn.Sequential) and appends the head to it",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def nin_with_linear_head(num_classes: int = 10) -> nn.Sequential:
+    model = NiN(num_classes=num_classes)
+    pool_at = [type(m) for m in model.net].index(nn.AdaptiveAvgPool2d)
+    head = model.net[:pool_at]
+    head.append(nn.Flatten())
+    head.append(nn.LazyLinear(num_classes))
+    return head
+""",
+    },
+    {
+        "cell": "linear_head_extra_parameters",
+        "why": "simplified floor formulas: (n - 7) // 4 for the convolution, (n - 1) // 2 per pool",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def linear_head_extra_parameters(image_size, num_classes=10):
+    side = (image_size - 7) // 4
+    for _ in range(3):
+        side = (side - 1) // 2
+    return num_classes * (num_classes * side**2 + 1)
+""",
+    },
+    {
+        "cell": "linear_head_extra_parameters",
+        "why": "generic output-size formula traced through every convolution and pool of NiN",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def linear_head_extra_parameters(image_size: int, num_classes: int = 10) -> int:
+    def out_side(n, kernel, stride=1, padding=0):
+        return (n + 2 * padding - kernel) // stride + 1
+
+    # (kernel, stride, padding) of NiN's first convolution of each block and of its pools;
+    # the 1 x 1 convolutions keep the side and are left out
+    layers = [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 2, 0), (3, 1, 1)]
+    side = image_size
+    for kernel, stride, padding in layers:
+        side = out_side(side, kernel, stride, padding)
+    weights = num_classes * side * side * num_classes
+    return weights + num_classes
+""",
+    },
 ]

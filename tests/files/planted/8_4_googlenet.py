@@ -75,4 +75,134 @@ class GoogLeNet28(Classifier):
         self.net.apply(init_cnn)
 """,
     },
+    {
+        "cell": "parameter_counts",
+        "why": "counts with parameters_to_vector, models built on the meta device by a helper",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def parameter_counts(image_size=224):
+    def count(make):
+        with torch.device("meta"):
+            net = make()
+            with torch.no_grad():
+                net(torch.zeros(2, 1, image_size, image_size))
+        return torch.nn.utils.parameters_to_vector(net.parameters()).numel()
+
+    return {
+        "AlexNet": count(AlexNet),
+        "VGG-11": count(lambda: VGG(VGG11_ARCH)),
+        "NiN": count(NiN),
+        "GoogLeNet": count(GoogLeNet),
+    }
+""",
+    },
+    {
+        "cell": "parameter_counts",
+        "why": "ignores the hint: real models on the CPU, one forward pass under no_grad",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def parameter_counts(image_size: int = 224) -> dict[str, int]:
+    counts = {}
+    for name, make in [
+        ("AlexNet", lambda: AlexNet()),
+        ("VGG-11", lambda: VGG(VGG11_ARCH)),
+        ("NiN", lambda: NiN()),
+        ("GoogLeNet", lambda: GoogLeNet()),
+    ]:
+        net = make()
+        with torch.no_grad():
+            net(torch.zeros(1, 1, image_size, image_size))
+        counts[name] = sum(p.numel() for p in net.parameters() if p.requires_grad)
+        del net
+    return counts
+""",
+    },
+    {
+        "cell": "inception_param_count",
+        "why": "all weights, then all biases",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def inception_param_count(in_channels, c1, c2, c3, c4):
+    weights = (
+        in_channels * (c1 + c2[0] + c3[0] + c4)  # the four 1 x 1 convolutions on the input
+        + 3 * 3 * c2[0] * c2[1]
+        + 5 * 5 * c3[0] * c3[1]
+    )
+    biases = c1 + c2[0] + c2[1] + c3[0] + c3[1] + c4
+    return weights + biases
+""",
+    },
+    {
+        "cell": "inception_param_count",
+        "why": "grouped by input: the 1 x 1 convolutions on the input as one wide convolution",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def inception_param_count(
+    in_channels: int, c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int
+) -> int:
+    (r2, o2), (r3, o3) = c2, c3
+    on_input = (in_channels + 1) * (c1 + r2 + r3 + c4)
+    return on_input + (9 * r2 + 1) * o2 + (25 * r3 + 1) * o3
+""",
+    },
+    {
+        "cell": "googlenet28",
+        "why": "non-lazy stem and head given their known input sizes, own last stage (b5's"
+        " Inception blocks), one 2 x 2 pooling in the stem",
+        "expect": "full",
+        "round": 2,
+        "source": """
+class GoogLeNet28(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 96, kernel_size=3, padding=1),  # N x 96 x 28 x 28
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=2),  # N x 96 x 14 x 14
+            GoogLeNet.b3(),  # N x 480 x 7 x 7
+            GoogLeNet.b4(),  # N x 832 x 4 x 4
+            Inception(256, (160, 320), (32, 128), 128),
+            Inception(384, (192, 384), (48, 128), 128),  # N x 1024 x 4 x 4
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(1024, num_classes),
+        )
+        self.net.apply(init_cnn)
+""",
+    },
+    {
+        "cell": "googlenet28",
+        "why": "own small design: bias=False convolution with batch norm in the stem, no stem"
+        " pooling, three narrow Inception blocks on 28, 14 and 7 pixels, nn.Linear head",
+        "expect": "full",
+        "round": 3,
+        "source": """
+class GoogLeNet28(Classifier):
+    def __init__(self, lr: float = 0.1, num_classes: int = 10) -> None:
+        super().__init__()
+        self.lr = lr
+        stem = nn.Sequential(
+            nn.Conv2d(1, 32, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+        )  # N x 32 x 28 x 28
+        body = nn.Sequential(
+            Inception(16, (16, 32), (8, 16), 16),  # N x 80 x 28 x 28
+            nn.MaxPool2d(3, stride=2, padding=1),  # N x 80 x 14 x 14
+            Inception(32, (32, 64), (16, 32), 32),  # N x 160 x 14 x 14
+            nn.MaxPool2d(3, stride=2, padding=1),  # N x 160 x 7 x 7
+            Inception(64, (64, 128), (16, 32), 32),  # N x 256 x 7 x 7
+        )
+        head = nn.Sequential(
+            nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(256, num_classes)
+        )
+        self.net = nn.Sequential(stem, body, head)
+        self.net.apply(init_cnn)
+""",
+    },
 ]

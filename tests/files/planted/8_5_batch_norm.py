@@ -103,4 +103,103 @@ def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
     return gamma * (X - mean) + beta, new_mean
 """,
     },
+    {
+        "cell": "batch_norm_lite",
+        "why": "per-channel mean of a (C, rest) reshape, running mean updated with torch.lerp"
+        " on a detached mean",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
+    if training:
+        channels = X.shape[1]
+        per_channel = X.transpose(0, 1).reshape(channels, -1).mean(dim=1)
+        mean = per_channel.reshape(moving_mean.shape)
+        new_moving_mean = torch.lerp(moving_mean, mean.detach(), momentum)
+    else:
+        mean = new_moving_mean = moving_mean
+    return gamma * (X - mean) + beta, new_moving_mean
+""",
+    },
+    {
+        "cell": "batch_norm_lite",
+        "why": "mean accumulated in float64 (mean of spatial means), Y with torch.addcmul,"
+        " out-of-place mul/add update inside torch.no_grad",
+        "expect": "full",
+        "round": 3,
+        "source": """
+def batch_norm_lite(
+    X: Tensor, gamma: Tensor, beta: Tensor, moving_mean: Tensor, momentum: float, training: bool
+) -> tuple[Tensor, Tensor]:
+    if not training:
+        return torch.addcmul(beta, gamma, X - moving_mean), moving_mean
+    X64 = X.double()
+    if X.dim() == 4:
+        mean = X64.mean(dim=(2, 3)).mean(dim=0)  # every image has H * W pixels
+    else:
+        mean = X64.mean(dim=0)
+    mean = mean.to(X.dtype).reshape(gamma.shape)
+    with torch.no_grad():
+        new_mean = moving_mean.mul(1.0 - momentum).add(mean, alpha=momentum)
+    return torch.addcmul(beta, gamma, X - mean), new_mean
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "shape built from num_dims, buffer updated by slice assignment under no_grad",
+        "expect": "full",
+        "round": 2,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims, momentum=0.1):
+        super().__init__()
+        shape = [1, num_features] + [1] * (num_dims - 2)
+        self.gamma = nn.Parameter(torch.ones(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+        self.momentum = momentum
+        self.num_dims = num_dims
+
+    def forward(self, X):
+        if not self.training:
+            Y, _ = batch_norm_lite(
+                X, self.gamma, self.beta, self.moving_mean, self.momentum, training=False
+            )
+            return Y
+        Y, new_mean = batch_norm_lite(
+            X, self.gamma, self.beta, self.moving_mean, self.momentum, training=True
+        )
+        with torch.no_grad():
+            self.moving_mean[...] = new_mean
+        return Y
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "buffer registered as zeros_like(gamma), updated in place with mul_(0).add_",
+        "expect": "full",
+        "round": 3,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features: int, num_dims: int, momentum: float = 0.1) -> None:
+        super().__init__()
+        if num_dims not in (2, 4):
+            raise ValueError(f"num_dims must be 2 or 4, got {num_dims}")
+        size = (1, num_features, 1, 1)[:num_dims]
+        self.gamma = nn.Parameter(torch.full(size, 1.0))
+        self.beta = nn.Parameter(torch.full(size, 0.0))
+        self.register_buffer("moving_mean", torch.zeros_like(self.gamma.detach()))
+        self.momentum = momentum
+
+    def forward(self, X: Tensor) -> Tensor:
+        training = self.training
+        Y, new_mean = batch_norm_lite(
+            X, self.gamma, self.beta, self.moving_mean, self.momentum, training
+        )
+        if training:
+            with torch.no_grad():
+                self.moving_mean.mul_(0.0).add_(new_mean)
+        return Y
+""",
+    },
 ]
