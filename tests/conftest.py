@@ -20,6 +20,19 @@ import torch
 matplotlib.use("Agg")
 
 
+# The longest modules first: pytest-xdist (--dist loadscope) hands modules to workers in
+# collection order, so a long module collected last would run alone at the end.
+LONGEST_FIRST = ["test_exercises.py", "test_fresh_install.py", "test_site.py"]
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each module is kept
+
+
 @pytest.fixture(autouse=True)
 def _quiet_and_small(monkeypatch):
     monkeypatch.setenv("CONVBOOK_PROGRESS", "0")

@@ -1,10 +1,12 @@
 """Every exercise notebook, released and graded by ``convbook grade`` (issues 5 and 12).
 
-Submissions are made from the committed release (``exercises/<slug>/``): the solution's
-answers, the blank release, the planted answers of ``tests/files/planted/<slug>.py`` and
-correct answers that warn on stderr. All of them are graded in one run of the
-``convbook grade`` console script, the command instructors run; the course it builds from
-``solutions/`` must regenerate the committed release exactly.
+Submissions are made from the committed release (``exercises/<slug>/``) with the planted
+answers of ``tests/files/planted/<slug>.py``: wrong answers that must lose their points,
+and correct answers written differently from the solution (or that warn on stderr) that
+must keep them. All of them are graded in one run of the ``convbook grade`` console
+script, the command instructors run; the course it builds from ``solutions/`` must
+regenerate the committed release exactly. The solutions themselves and the blank
+releases are graded through the wheel's console script in ``test_fresh_install.py``.
 
 A new notebook needs no change here: add its planted answers file.
 """
@@ -135,10 +137,9 @@ def student_notebook(
 def submissions(slug: str, release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
     """Student id -> notebook, for every variant of one exercise notebook."""
     solved = solution_sources(read_solution(slug))
-    variants = {
-        "solution": student_notebook(release, solved),
-        "blank": student_notebook(release, {}),
-    }
+    # The solution itself and the blank release are graded through the wheel's console
+    # script in test_fresh_install.py; here come the other answers.
+    variants = {}
     for number in sorted({p.round for p in RIGHT if p.slug == slug} | {1}):
         right = {p.cell: p.source for p in RIGHT if p.slug == slug and p.round == number}
         # the first round also deletes its test cells: grading must restore them
@@ -240,23 +241,6 @@ def test_release_regenerated_from_solutions_matches_exercises(graded, slug):
         assert fresh == stale, (
             f"{slug}: cell {index} of exercises/ is out of date; run python tools/release.py"
         )
-
-
-@pytest.mark.parametrize("slug", SLUGS)
-def test_solution_scores_full_autograded_points(graded, slug):
-    row = graded["rows"][(slug, "solution")]
-    assert row["status"] == "graded", f"{slug}: the solution is {row['status']}: {row['message']}"
-    cells = _autograded_scores(graded, slug, "solution")
-    assert cells, f"{slug} has no autograded test cells"
-    lost = {k: c for k, c in cells.items() if c.score != c.max_score}
-    assert not lost, f"{slug}: the solution loses points: {_table(lost)}"
-
-
-@pytest.mark.parametrize("slug", SLUGS)
-def test_blank_release_scores_zero(graded, slug):
-    cells = graded["scores"][(slug, "blank")]
-    earned = {k: c for k, c in cells.items() if c.score}
-    assert not earned, f"{slug}: the blank release earns points: {_table(earned)}"
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -366,14 +350,14 @@ def page_text(path: Path) -> str:
 def feedback(graded, convbook_grade) -> dict:
     """Copies of ``OUT/feedback`` in each mode: ``messages`` from the run above (the
     default), then ``full`` and ``score`` from re-runs. Before the ``score`` run, a file
-    stands where the pages of student ``blank`` go, so theirs cannot be written."""
+    stands where the pages of student ``full`` go, so theirs cannot be written."""
     out, root = graded["out"], graded["root"]
     copies, runs = {}, {}
     for mode in ("messages", "full", "score"):
         if mode != "messages":
             if mode == "score":
-                shutil.rmtree(out / "feedback" / "blank")
-                (out / "feedback" / "blank").write_text("in the way")
+                shutil.rmtree(out / "feedback" / "full")
+                (out / "feedback" / "full").write_text("in the way")
             done, by_student = convbook_grade(
                 [*graded["command"], "--feedback", mode],
                 graded["out"],
@@ -390,7 +374,7 @@ def feedback(graded, convbook_grade) -> dict:
             }
         copies[mode] = root / f"feedback-{mode}"
         shutil.copytree(out / "feedback", copies[mode])
-    (out / "feedback" / "blank").unlink()
+    (out / "feedback" / "full").unlink()
     return {"copies": copies, "runs": runs}
 
 
@@ -496,9 +480,9 @@ def test_a_page_that_cannot_be_written_is_reported_for_that_student_only(graded,
     run = feedback["runs"]["score"]
     for (slug, student), row in run["rows"].items():
         page = feedback["copies"]["score"] / student / slug / f"{slug}.html"
-        if student == "blank":
+        if student == "full":
             assert "feedback page not written" in row["message"], row
-            assert f"blank/{slug}" in run["stderr"]
+            assert f"full/{slug}" in run["stderr"]
         else:
             assert "not written" not in row["message"] and page.is_file(), (slug, student)
 

@@ -75,6 +75,8 @@ def test_first_cell_is_the_setup_cell(path: Path):
         f"cell 1 of {path.name} is not the setup cell.\nExpected:\n{SETUP_CELL}\n"
         f"Got:\n{first.source}"
     )
+    # the website leaves it out, so that the page opens with its title
+    assert "remove-cell" in first.metadata.get("tags", []), "run python tools/setup_cell.py"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -104,8 +106,16 @@ INTRO = runpy.run_path(str(ROOT / "tools" / "exercise_intro.py"))
 EXERCISES = sorted(ROOT.glob("exercises/*/*.ipynb"))
 
 
-def test_every_solution_has_the_intro_cell_the_tool_writes():
+def test_every_solution_has_the_intro_cell_and_every_chapter_the_link_the_tool_writes():
     assert INTRO["main"](["--check"]) == 0, "run python tools/exercise_intro.py"
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=_ids(EXERCISES))
+def test_chapter_and_exercise_link_to_each_other(path: Path):
+    chapter = ROOT / "chapters" / f"{path.stem}.ipynb"
+    link_back = f"(../../chapters/{path.stem}.ipynb)"
+    assert link_back in _read(path).cells[2].source, f"{path.name} does not link to its chapter"
+    assert f"(../exercises/{path.stem}/{path.stem}.ipynb)" in _read(chapter).cells[-1].source
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=_ids(EXERCISES))
@@ -113,7 +123,7 @@ def test_every_exercise_opens_with_the_shared_intro_and_all_its_points(path: Pat
     nb = _read(path)
     assert re.search(r"^# ", nb.cells[1].source, re.MULTILINE), "the title comes first"
     intro = nb.cells[2]
-    assert intro.get("id") == INTRO["CELL_ID"] and intro.source.startswith(INTRO["HOW"])
+    assert intro.get("id") == INTRO["CELL_ID"] and INTRO["HOW"] in intro.source
     points = sum(
         float(c.metadata["nbgrader"].get("points", 0))
         for c in nb.cells

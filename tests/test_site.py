@@ -257,6 +257,14 @@ def test_chapter_page_shows_title_figure_math_and_colab_link(
     heading = _plain(page.locator("article h1").first.inner_text())
     assert heading == title, f"{url}: heading {heading!r}, notebook title {title!r}"
     assert title in _plain(page.title())
+    # the page opens with its title: the setup cell (tagged remove-cell) is not shown
+    above = page.evaluate(
+        "() => { const h = document.querySelector('article h1');"
+        " return Array.from(document.querySelectorAll('article .cell'))"
+        ".filter(c => c.compareDocumentPosition(h) & Node.DOCUMENT_POSITION_FOLLOWING).length; }"
+    )
+    assert above == 0, f"{url}: {above} cells render above the title"
+    assert page.locator("article .cell").count() > 0, f"{url}: no code cell found to compare"
     if name not in WITHOUT_FIGURES:
         assert _rendered_figures(page) >= 1, f"{url}: no rendered figure"
     assert _wait_for_math(page, url) >= 1

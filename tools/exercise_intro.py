@@ -1,14 +1,15 @@
-"""Write the "how this notebook works" cell of every exercise, with its points per answer.
+"""Write the cells that tie each exercise notebook to its chapter and explain it.
 
-    python tools/exercise_intro.py           # rewrite the cell in solutions/*/ (then release)
+    python tools/exercise_intro.py           # rewrite the cells (then: python tools/release.py)
     python tools/exercise_intro.py --check   # only say which notebooks differ (exit 1 if any)
 
-The cell follows the title cell of each ``solutions/<slug>/<slug>.ipynb``. Its text is
-the same in every notebook (``HOW``); its table lists each answer with the section it
-belongs to, its points and who grades it, read from the nbgrader metadata: an answer
-cell is worth the points of the test cells that follow it (up to the next answer), or
-its own points when a person grades it. ``python tools/release.py`` carries the cell
-into ``exercises/``.
+- In ``solutions/<slug>/<slug>.ipynb``, the cell after the title links back to the
+  chapter's section, then says how the notebook works (``HOW``, the same text in every
+  notebook) and lists each answer with its section, points and grader, read from the
+  nbgrader metadata: an answer cell is worth the points of the test cells that follow it
+  (up to the next answer), or its own points when a person grades it.
+  ``python tools/release.py`` carries the cell into ``exercises/``.
+- ``chapters/<slug>.ipynb`` ends with a cell that links to its exercise notebook.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 CELL_ID = "how-this-notebook-works"
+LINK_ID = "exercises-link"
 HOW = """\
 **How this notebook works.** Write each code answer in its cell marked `# YOUR CODE HERE`
 and delete the `raise NotImplementedError()` line there; write each answer in words in the
@@ -55,12 +57,34 @@ def answers(nb: nbformat.NotebookNode) -> list[dict]:
     return found
 
 
-def intro(nb: nbformat.NotebookNode) -> str:
+def title(path: Path) -> str:
+    """The text of a notebook's ``# `` heading."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        found = re.search(r"^# (.+)$", cell.source, re.MULTILINE)
+        if cell.cell_type == "markdown" and found:
+            return found.group(1).strip()
+    raise SystemExit(f"{path}: no '# Title' heading")
+
+
+def chapter_link(slug: str) -> str:
+    """The last cell of ``chapters/<slug>.ipynb``."""
+    exercise = REPO / "solutions" / slug / f"{slug}.ipynb"
+    return (
+        f"**Exercises.** Practise this section in [{title(exercise)}]"
+        f"(../exercises/{slug}/{slug}.ipynb): code answers with checks you can run, and "
+        "questions to answer in words."
+    )
+
+
+def intro(nb: nbformat.NotebookNode, slug: str) -> str:
     """The cell's source for one notebook."""
     rows = answers(nb)
     total = sum(row["points"] for row in rows)
     by_tests = sum(row["points"] for row in rows if row["tests"])
+    chapter = REPO / "chapters" / f"{slug}.ipynb"
     lines = [
+        f"These exercises go with section [{title(chapter)}](../../chapters/{slug}.ipynb).",
+        "",
         HOW,
         "",
         f"**Points.** {total:g} in all: {by_tests:g} given by the tests, "
@@ -89,17 +113,28 @@ def main(argv: list[str] | None = None) -> int:
         if path.stem != path.parent.name:
             continue
         nb = nbformat.read(path, as_version=4)
-        source = intro(nb)
+        source = intro(nb, path.stem)
         cell = nb.cells[2] if len(nb.cells) > 2 else None
-        if cell is not None and cell.get("id") == CELL_ID and cell.source == source:
+        if not (cell is not None and cell.get("id") == CELL_ID and cell.source == source):
+            stale.append(path.relative_to(REPO))
+            if not args.check:
+                if cell is not None and cell.get("id") == CELL_ID:
+                    cell.source = source
+                else:
+                    nb.cells.insert(2, nbformat.v4.new_markdown_cell(source, id=CELL_ID))
+                nbformat.write(nb, path)
+        chapter = REPO / "chapters" / f"{path.stem}.ipynb"
+        nb = nbformat.read(chapter, as_version=4)
+        source, last = chapter_link(path.stem), nb.cells[-1]
+        if last.get("id") == LINK_ID and last.source == source:
             continue
-        stale.append(path.relative_to(REPO))
+        stale.append(chapter.relative_to(REPO))
         if not args.check:
-            if cell is not None and cell.get("id") == CELL_ID:
-                cell.source = source
+            if last.get("id") == LINK_ID:
+                last.source = source
             else:
-                nb.cells.insert(2, nbformat.v4.new_markdown_cell(source, id=CELL_ID))
-            nbformat.write(nb, path)
+                nb.cells.append(nbformat.v4.new_markdown_cell(source, id=LINK_ID))
+            nbformat.write(nb, chapter)
     verb = "differ" if args.check else "rewritten"
     print(f"{len(stale)} notebooks {verb}" + "".join(f"\n  {path}" for path in stale))
     return 1 if args.check and stale else 0

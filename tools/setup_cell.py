@@ -8,6 +8,7 @@ nothing where it is installed (``make book``, a laptop, the grader). Where it in
 is set in one place, ``repository.url`` in ``_config.yml``; the environment variable
 ``CONVBOOK_REQUIREMENT`` overrides it at run time with any pip requirement (a built wheel,
 a fork, a release). It names no other package, so the runtime's torch and NumPy stay.
+The cell is tagged ``remove-cell``: the website does not show it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_GLOBS = ("chapters/*.ipynb", "solutions/*/*.ipynb", "exercises/*/*.ipynb")
 REQUIREMENT_VARIABLE = "CONVBOOK_REQUIREMENT"
+# The website leaves the cell out, so that each page opens with its title; Colab and
+# Jupyter ignore the tag and run the cell first.
+HIDDEN_ON_SITE = "remove-cell"
 
 
 def repository_url(root: Path = REPO) -> str:
@@ -64,13 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     for path in notebooks():
         nb = nbformat.read(path, as_version=4)
         first = nb.cells[0] if nb.cells else None
-        if first is not None and first.cell_type == "code" and first.source == source:
+        if (
+            first is not None
+            and first.cell_type == "code"
+            and first.source == source
+            and HIDDEN_ON_SITE in first.metadata.get("tags", [])
+        ):
             continue
         stale.append(path.relative_to(REPO))
         if not args.check:
             if first is None or first.cell_type != "code" or "import convbook" not in first.source:
                 raise SystemExit(f"{path}: cell 1 is not a setup cell; add one by hand first")
             first.source = source
+            tags = first.metadata.setdefault("tags", [])
+            if HIDDEN_ON_SITE not in tags:
+                tags.append(HIDDEN_ON_SITE)
             nbformat.write(nb, path)
     verb = "differ" if args.check else "rewritten"
     print(f"{len(stale)} notebooks {verb}" + "".join(f"\n  {path}" for path in stale))
