@@ -21,6 +21,8 @@ from pathlib import Path
 
 import nbformat
 
+from convbook.grading.feedback import sections
+
 REPO = Path(__file__).resolve().parents[1]
 CELL_ID = "how-this-notebook-works"
 LINK_ID = "exercises-link"
@@ -41,12 +43,9 @@ def _nbgrader(cell) -> dict:
 
 def answers(nb: nbformat.NotebookNode) -> list[dict]:
     """Each answer cell: its section, grade id, points, and the tests that grade it."""
-    found, section = [], ""
-    for cell in nb.cells:
+    found = []
+    for cell, section in zip(nb.cells, sections(nb), strict=True):
         meta = _nbgrader(cell)
-        if cell.cell_type == "markdown" and not meta.get("solution"):
-            headings = re.findall(r"^##\s+(.+)$", cell.source, re.MULTILINE)
-            section = headings[-1].strip() if headings else section
         if meta.get("solution"):
             manual = bool(meta.get("grade"))
             found.append(dict(section=section, grade_id=meta["grade_id"], tests=[],

@@ -40,6 +40,7 @@ __all__ = [
     "Item",
     "hide_hidden_tests",
     "install_mathjax",
+    "sections",
     "trim_traceback",
     "write_pages",
 ]
@@ -158,13 +159,23 @@ def _grades(db_url: str, student: str, assignment: str, notebook: str) -> dict[s
             }
 
 
+def sections(nb: nbformat.NotebookNode) -> list[str]:
+    """The section each cell belongs to: the last ``## `` heading above it (or in it).
+
+    Headings in answer cells are ignored, so a student cannot relabel a section."""
+    found, section = [], ""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and not _nbgrader(cell).get("solution"):
+            headings = re.findall(r"^##\s+(.+)$", cell.source, re.MULTILINE)
+            section = headings[-1].strip() if headings else section
+        found.append(section)
+    return found
+
+
 def items_of(nb: nbformat.NotebookNode, grades: dict[str, dict]) -> list[Item]:
     """The summary's rows: every graded cell of ``nb``, in notebook order."""
-    items, section = [], ""
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            headings = re.findall(r"^#+\s+(.+)$", cell.source, re.MULTILINE)
-            section = headings[-1].strip() if headings else section
+    items = []
+    for cell, section in zip(nb.cells, sections(nb), strict=True):
         meta = _nbgrader(cell)
         grade = grades.get(meta.get("grade_id", ""))
         if not meta.get("grade") or grade is None:
