@@ -1,8 +1,9 @@
 """One epoch of every chapter-7/8 model at the active budget: seconds and accuracy each.
 
-Each model gets d2l's learning rate, batch size 128 and d2l's resize capped by the budget
-(``Budget.image_size``, never below what the model can take). On a GPU the default budget is
-``full``: d2l's own setting, every batch, full-size images. The epoch count is one for all.
+Each model gets the active budget's recipe (``convbook.models.zoo.recipe``): its learning
+rate, batch size, width and image size, as the chapters train it. On a GPU the default budget
+is ``full``: d2l's own setting. The epoch count is one for all, so the seconds compare the
+cost of an epoch, not of a whole run.
 
     CONVBOOK_DATA_DIR=../shared/data/fashion-mnist CONVBOOK_BUDGET=smoke \\
         python bench/bench_models.py
@@ -23,9 +24,7 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 from convbook import FashionMNIST, Trainer, current_budget, num_gpus  # noqa: E402
-from convbook.models.zoo import D2L_ZOO  # noqa: E402
-
-BATCH_SIZE = 128
+from convbook.models.zoo import D2L_ZOO, recipe  # noqa: E402
 
 
 def main() -> None:
@@ -44,12 +43,12 @@ def main() -> None:
     print(f"{'model':<10} {'size':>5} {'params':>10} {'epoch_s':>8} {'val_acc':>8}")
     total = 0.0
     for name in args.models:
-        setting = D2L_ZOO[name]
+        run = recipe(name, budget)
         torch.manual_seed(0)
-        model = setting.build()
-        size = budget.image_size(setting.image_size, minimum=getattr(model, "min_image_size", 1))
+        model = run.build()
+        size = run.image_size
         with contextlib.redirect_stdout(io.StringIO()):  # keep one line per model
-            data = FashionMNIST(batch_size=BATCH_SIZE, resize=(size, size))
+            data = FashionMNIST(batch_size=run.batch_size, resize=(size, size))
             history = Trainer(max_epochs=1, num_gpus=1, plot=False).fit(model, data)
         params = sum(p.numel() for p in model.parameters())
         total += history.seconds

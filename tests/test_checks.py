@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.checks import CheckFailed, assert_close_to, assert_equal, forbid
+from convbook.checks import CheckFailed, arithmetic_only, assert_close_to, assert_equal, forbid
 
 
 def test_assert_close_to_accepts_values_within_tolerance():
@@ -126,3 +126,28 @@ def test_parameter_count_can_leave_out_convolution_biases():
     bare = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Linear(4, 2))
     assert parameter_count(block) == 3 * 4 * 9 + 4 + 8 + 10
     assert parameter_count(block, conv_biases=False) == parameter_count(bare) == 3 * 4 * 9 + 8 + 10
+
+
+def test_arithmetic_only_refuses_any_pytorch_call_however_it_is_reached():
+    from torch.nn import LazyLinear as captured
+
+    from convbook.models import VGG, VGG11_NARROW_ARCH
+
+    def builds_on_meta():
+        with torch.device("meta"):
+            return sum(p.numel() for p in VGG(VGG11_NARROW_ARCH).parameters())
+
+    tensor = torch.ones(3)
+    for answer in (
+        builds_on_meta,
+        lambda: captured(4),
+        lambda: nn.Conv2d(1, 2, 3),
+        lambda: tensor.numel(),
+        lambda: torch.tensor([2, 3]).prod(),
+    ):
+        with pytest.raises(CheckFailed, match="must be computed with Python arithmetic only"):
+            with arithmetic_only("count"):
+                answer()
+    with arithmetic_only("count"):  # Python arithmetic, and a torch.Size, are fine
+        assert sum((3 * 3 * c + 1) * 8 for c in (1, 8)) + torch.Size([2, 3]).numel() == 670
+    assert torch.ones(2).sum() == 2  # and PyTorch works again after the block

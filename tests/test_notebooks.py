@@ -22,6 +22,7 @@ def _answer(source):
 def test_training_results_reads_back_what_history_summary_prints():
     history = History("LeNet", "Fashion-MNIST: sample; 1,600 / 400", "cpu", "cpu", 10)
     history.train_loss, history.val_loss, history.val_acc = [2.3, 0.5], [2.3, 0.6], [0.1, 0.745]
+    history.train_acc = [0.1, 0.81]
     history.seconds = 61.25
     nb = new_notebook(cells=[new_code_cell("fit()")])
     nb.cells[0].outputs = [nbformat.v4.new_output("stream", text=history.summary() + "\n")]

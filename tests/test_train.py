@@ -5,6 +5,7 @@ from torch import nn
 from convbook import Digits, LeNet, Trainer
 from convbook.budget import BUDGETS, Budget
 from convbook.models import Classifier
+from convbook.train import load_histories
 
 LEARN = Budget(
     "test", max_epochs=None, max_train_batches=None, max_val_batches=None, max_image_size=None
@@ -62,6 +63,27 @@ def test_history_records_every_epoch_and_says_what_it_ran_on(digits, capsys):
     assert "SmallCNN: 3 epochs (test budget, 3 asked) on cpu, Digits" in out
     assert f"val acc {history.final['val_acc']:.3f}" in out
     assert history.device == "cpu" and history.data.startswith("Digits")
+    assert len(history.train_acc) == 3 and 0 <= history.final["train_acc"] <= 1
+    assert history.settings == {
+        "lr": 0.1,
+        "batch_size": 64,
+        "train_size": digits.num_train,
+        "image_size": [16, 16],
+        "width": 1.0,
+        "steps_per_epoch": len(digits.train_dataloader()),
+        "steps": 3 * len(digits.train_dataloader()),
+    }
+
+
+def test_a_saved_run_reads_back_whole_under_its_budget_and_name(digits, tmp_path):
+    history = Trainer(max_epochs=2, budget=LEARN, plot=False).fit(SmallCNN(), digits)
+    path = history.save("small", tmp_path)
+    assert path == tmp_path / "test" / "small.json"
+    assert load_histories("test", tmp_path) == {"small": history}
+    assert load_histories("cpu", tmp_path) == {}
+    (tmp_path / "test" / "broken.json").write_text('{"model": "x"}')
+    with pytest.raises(ValueError, match="broken.json: not a saved training run"):
+        load_histories("test", tmp_path)
 
 
 def test_budget_caps_epochs_and_batches(digits, monkeypatch):

@@ -1,8 +1,11 @@
 """Compute budgets: one notebook, three sizes of run.
 
-``smoke`` is for CI (seconds per section), ``cpu`` for a laptop (minutes) and ``full``
-runs d2l's own hyperparameters, meant for a GPU. ``CONVBOOK_BUDGET`` picks one; the
-default is ``full`` where there is an accelerator and ``cpu`` otherwise.
+``full`` runs d2l's own hyperparameters, meant for a GPU. ``cpu`` trains each network
+with its cpu recipe (``convbook.models.zoo.CPU_RECIPES``): enough SGD steps for it to
+learn on the 1,600-image offline sample, at a width and resolution a laptop can afford,
+a few minutes a network. ``smoke`` is for CI: the same code, cut to seconds, so it
+checks that a notebook runs, not that its networks learn. ``CONVBOOK_BUDGET`` picks one;
+the default is ``full`` where there is an accelerator and ``cpu`` otherwise.
 """
 
 import os
@@ -49,6 +52,8 @@ class Budget:
     def describe(self) -> str:
         if self.name == "full":
             return "budget full (d2l's hyperparameters)"
+        if self.name == "cpu":
+            return "budget cpu (each network's cpu recipe, convbook.models.zoo)"
         caps = [
             f"<= {self.max_epochs} epochs",
             f"<= {self.max_train_batches} train / {self.max_val_batches} val batches per epoch",
@@ -62,7 +67,7 @@ BUDGETS = {
         "smoke", max_epochs=2, max_train_batches=6, max_val_batches=2, max_image_size=32
     ),
     "cpu": Budget(
-        "cpu", max_epochs=10, max_train_batches=60, max_val_batches=20, max_image_size=64
+        "cpu", max_epochs=None, max_train_batches=None, max_val_batches=None, max_image_size=None
     ),
     "full": Budget(
         "full", max_epochs=None, max_train_batches=None, max_val_batches=None, max_image_size=None

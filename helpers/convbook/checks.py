@@ -15,7 +15,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["CheckFailed", "assert_close_to", "assert_equal", "forbid", "parameter_count"]
+__all__ = [
+    "CheckFailed",
+    "arithmetic_only",
+    "assert_close_to",
+    "assert_equal",
+    "forbid",
+    "parameter_count",
+]
 
 
 class CheckFailed(AssertionError):
@@ -162,6 +169,38 @@ class _Blocked(torch.overrides.TorchFunctionMode):
         if name is not None:
             raise CheckFailed(_refusal(name, self.hint))
         return func(*args, **(kwargs or {}))
+
+
+class _NoTorch(torch.overrides.TorchFunctionMode):
+    """Refuses every PyTorch function: creating a tensor, a layer or a model, or computing
+    with one."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", None) or repr(func)
+        raise CheckFailed(
+            f"{self.what} must be computed with Python arithmetic only, but it called "
+            f"PyTorch ({name}): work the count out from the sizes, without building "
+            "tensors, layers or models"
+        )
+
+
+@contextlib.contextmanager
+def arithmetic_only(what: str) -> Iterator[None]:
+    """Inside the ``with`` block, any PyTorch call fails with :class:`CheckFailed`.
+
+    For answers the instructions ask to compute "with arithmetic only": building the
+    model (on any device, ``meta`` included) and counting its parameters is refused at
+    the level of the operation, whatever name or helper reaches it.
+
+    Args:
+        what: the answer being checked, named in the message.
+    """
+    with _NoTorch(what):
+        yield
 
 
 def _refusal(name: str, hint: str) -> str:

@@ -1,10 +1,12 @@
 """A d2l-compatible ``Trainer`` (section 3.4) without per-step plotting or device syncs."""
 
+import json
 import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -18,7 +20,12 @@ from convbook.device import cpu, gpu
 from convbook.device import num_gpus as available_gpus
 from convbook.plot import show_figure
 
-__all__ = ["SUMMARY_PATTERN", "History", "Trainer"]
+__all__ = ["RESULTS_DIR", "SUMMARY_PATTERN", "History", "Trainer", "load_histories"]
+
+# Where ``History.save`` keeps runs, one folder per budget. The cpu runs that the book's
+# pages show are committed there and ship with the package, so 8.6 can compare them
+# without retraining, in Colab too.
+RESULTS_DIR = Path(__file__).parent / "results"
 
 # What ``History.summary`` prints, read back by ``convbook.notebooks.training_results``.
 SUMMARY_PATTERN = re.compile(
@@ -30,7 +37,11 @@ SUMMARY_PATTERN = re.compile(
 
 @dataclass
 class History:
-    """Per-epoch metrics of one ``Trainer.fit`` run, plus what it ran on."""
+    """Per-epoch metrics of one ``Trainer.fit`` run, plus what it ran on.
+
+    ``settings`` holds what shaped the run: learning rate, batch size, image side,
+    width, SGD steps per epoch and in all.
+    """
 
     model: str
     data: str
@@ -38,9 +49,11 @@ class History:
     budget: str
     epochs_asked: int
     train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    settings: dict = field(default_factory=dict)
 
     @property
     def final(self) -> dict[str, float]:
@@ -49,9 +62,33 @@ class History:
             return {}
         return {
             "train_loss": self.train_loss[-1],
+            "train_acc": self.train_acc[-1],
             "val_loss": self.val_loss[-1],
             "val_acc": self.val_acc[-1],
         }
+
+    def save(self, name: str, folder: str | Path | None = None) -> Path:
+        """Write the run to ``folder/<budget>/<name>.json`` (default: :data:`RESULTS_DIR`).
+
+        Returns:
+            The file written.
+        """
+        path = Path(folder or RESULTS_DIR) / self.budget / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "History":
+        """Read a run written by :meth:`save`.
+
+        Raises:
+            ValueError: if the file is not a saved run.
+        """
+        try:
+            return cls(**json.loads(Path(path).read_text()))
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a saved training run ({exc})") from exc
 
     def summary(self) -> str:
         f = self.final
@@ -59,7 +96,8 @@ class History:
         return (
             f"{self.model}: {len(self.train_loss)} epochs ({self.budget} budget, "
             f"{self.epochs_asked} asked) on {self.device}, {data}: "
-            f"train loss {f['train_loss']:.3f}, val loss {f['val_loss']:.3f}, "
+            f"train loss {f['train_loss']:.3f}, train acc {f['train_acc']:.3f}, "
+            f"val loss {f['val_loss']:.3f}, "
             f"val acc {f['val_acc']:.3f} ({self.seconds:.1f} s)"
         )
 
@@ -69,6 +107,7 @@ class History:
         fig, ax = plt.subplots(figsize=(4.5, 3))
         ax.plot(epochs, self.train_loss, "-", label="train_loss")
         ax.plot(epochs, self.val_loss, "--", label="val_loss")
+        ax.plot(epochs, self.train_acc, ":", label="train_acc")
         ax.plot(epochs, self.val_acc, "-.", label="val_acc")
         ax.set_xlabel("epoch")
         ax.set_title(f"{self.model} on {self.data.split(':')[0]} ({self.device})", fontsize=9)
@@ -90,6 +129,12 @@ def _check_output(y_hat: Tensor, y: Tensor) -> None:
             f"model output has {y_hat.shape[1]} classes but a label is {int(y.max())}: "
             f"the last layer needs at least {int(y.max()) + 1} outputs"
         )
+
+
+def load_histories(budget: str, folder: str | Path | None = None) -> dict[str, "History"]:
+    """Every run saved for ``budget``, by the name it was saved under, sorted by name."""
+    root = Path(folder or RESULTS_DIR) / budget
+    return {path.stem: History.load(path) for path in sorted(root.glob("*.json"))}
 
 
 class Trainer:
@@ -176,6 +221,15 @@ class Trainer:
             device=str(self.device),
             budget=b.name,
             epochs_asked=self.max_epochs,
+            settings={
+                "lr": optimizer.param_groups[0]["lr"],
+                "batch_size": getattr(data, "batch_size", None),
+                "train_size": getattr(data, "num_train", None),
+                "image_size": list(getattr(data, "resize", ())) or None,
+                "width": getattr(model, "width", 1.0),
+                "steps_per_epoch": n_train,
+                "steps": epochs * n_train,
+            },
         )
         print(
             f"Training {history.model} on {history.device} for {epochs} epochs "
@@ -191,9 +245,12 @@ class Trainer:
             dynamic_ncols=True,
         )
         for _epoch in range(epochs):
-            train_loss = self._train_epoch(model, optimizer, loss_fn, train_loader, n_train, bar)
+            train_loss, train_acc = self._train_epoch(
+                model, optimizer, loss_fn, train_loader, n_train, bar
+            )
             val_loss, val_acc = self._validate(model, loss_fn, val_loader, n_val)
             history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
             history.val_loss.append(val_loss)
             history.val_acc.append(val_acc)
             bar.set_postfix(loss=f"{train_loss:.3f}", val_acc=f"{val_acc:.3f}")
@@ -204,9 +261,11 @@ class Trainer:
             history.plot()
         return history
 
-    def _train_epoch(self, model, optimizer, loss_fn, loader, limit, bar) -> float:
+    def _train_epoch(self, model, optimizer, loss_fn, loader, limit, bar) -> tuple[float, float]:
+        """Mean loss and accuracy over the epoch's batches (as the weights were then)."""
         model.train()
         total, count = torch.zeros((), device=self.device), 0
+        correct = torch.zeros((), device=self.device, dtype=torch.long)
         for i, (*inputs, y) in enumerate(self._batches(loader, limit)):
             y_hat = model(*inputs)
             if i == 0:
@@ -218,9 +277,10 @@ class Trainer:
                 nn.utils.clip_grad_norm_(model.parameters(), self.gradient_clip_val)
             optimizer.step()
             total += loss.detach() * len(y)  # stays on the device: no sync per batch
+            correct += (y_hat.detach().argmax(dim=-1) == y).sum()
             count += len(y)
             bar.update(1)
-        return total.item() / count
+        return total.item() / count, correct.item() / count
 
     @torch.no_grad()
     def _validate(self, model, loss_fn, loader, limit) -> tuple[float, float]:

@@ -1,10 +1,12 @@
 """GoogLeNet and its Inception block, as in d2l 8.4 (Szegedy et al., 2015)."""
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from convbook.models.base import Classifier, init_cnn
+from convbook.models.base import Classifier, init_cnn, narrow
 
 __all__ = ["GoogLeNet", "Inception"]
 
@@ -49,6 +51,7 @@ class GoogLeNet(Classifier):
     Args:
         lr: learning rate of the SGD optimizer.
         num_classes: number of outputs.
+        width: fraction of d2l's channels to keep in every convolution (1: d2l's GoogLeNet).
 
     Attributes:
         min_image_size: smallest input side for which the last stage still sees 1x1 maps.
@@ -56,67 +59,73 @@ class GoogLeNet(Classifier):
 
     min_image_size: int = 32
 
-    def __init__(self, lr: float = 0.1, num_classes: int = 10) -> None:
+    def __init__(self, lr: float = 0.1, num_classes: int = 10, width: float = 1.0) -> None:
         super().__init__()
         self.lr = lr
         self.num_classes = num_classes
+        self.width = width
         self.net = nn.Sequential(
-            self.b1(),
-            self.b2(),
-            self.b3(),
-            self.b4(),
-            self.b5(),
+            self.b1(width),
+            self.b2(width),
+            self.b3(width),
+            self.b4(width),
+            self.b5(width),
             nn.LazyLinear(num_classes),
         )
         self.net.apply(init_cnn)
 
     @staticmethod
-    def b1() -> nn.Sequential:
+    def b1(width: float = 1.0) -> nn.Sequential:
         """Stem: a 7x7 convolution and max-pooling, each halving the side (96 -> 24)."""
+        w = partial(narrow, width=width)
         return nn.Sequential(
-            nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+            nn.LazyConv2d(w(64), kernel_size=7, stride=2, padding=3),
             nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
 
     @staticmethod
-    def b2() -> nn.Sequential:
+    def b2(width: float = 1.0) -> nn.Sequential:
         """A 1x1 then a 3x3 convolution (192 channels), then max-pooling (24 -> 12)."""
+        w = partial(narrow, width=width)
         return nn.Sequential(
-            nn.LazyConv2d(64, kernel_size=1),
+            nn.LazyConv2d(w(64), kernel_size=1),
             nn.ReLU(),
-            nn.LazyConv2d(192, kernel_size=3, padding=1),
+            nn.LazyConv2d(w(192), kernel_size=3, padding=1),
             nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
 
     @staticmethod
-    def b3() -> nn.Sequential:
+    def b3(width: float = 1.0) -> nn.Sequential:
         """Two Inception blocks (256 then 480 channels), then max-pooling (12 -> 6)."""
+        w = partial(narrow, width=width)
         return nn.Sequential(
-            Inception(64, (96, 128), (16, 32), 32),
-            Inception(128, (128, 192), (32, 96), 64),
+            Inception(w(64), (w(96), w(128)), (w(16), w(32)), w(32)),
+            Inception(w(128), (w(128), w(192)), (w(32), w(96)), w(64)),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
 
     @staticmethod
-    def b4() -> nn.Sequential:
+    def b4(width: float = 1.0) -> nn.Sequential:
         """Five Inception blocks (512, 512, 512, 528, 832 channels), then max-pooling (6 -> 3)."""
+        w = partial(narrow, width=width)
         return nn.Sequential(
-            Inception(192, (96, 208), (16, 48), 64),
-            Inception(160, (112, 224), (24, 64), 64),
-            Inception(128, (128, 256), (24, 64), 64),
-            Inception(112, (144, 288), (32, 64), 64),
-            Inception(256, (160, 320), (32, 128), 128),
+            Inception(w(192), (w(96), w(208)), (w(16), w(48)), w(64)),
+            Inception(w(160), (w(112), w(224)), (w(24), w(64)), w(64)),
+            Inception(w(128), (w(128), w(256)), (w(24), w(64)), w(64)),
+            Inception(w(112), (w(144), w(288)), (w(32), w(64)), w(64)),
+            Inception(w(256), (w(160), w(320)), (w(32), w(128)), w(128)),
             nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
         )
 
     @staticmethod
-    def b5() -> nn.Sequential:
+    def b5(width: float = 1.0) -> nn.Sequential:
         """Two Inception blocks (832, 1024 channels) and global average pooling."""
+        w = partial(narrow, width=width)
         return nn.Sequential(
-            Inception(256, (160, 320), (32, 128), 128),
-            Inception(384, (192, 384), (48, 128), 128),
+            Inception(w(256), (w(160), w(320)), (w(32), w(128)), w(128)),
+            Inception(w(384), (w(192), w(384)), (w(48), w(128)), w(128)),
             nn.AdaptiveAvgPool2d((1, 1)),
             nn.Flatten(),
         )

@@ -1,8 +1,10 @@
 """Network in Network as in d2l 8.3: 1x1 convolutions and global average pooling."""
 
+from functools import partial
+
 from torch import nn
 
-from convbook.models.base import Classifier, init_cnn
+from convbook.models.base import Classifier, init_cnn, narrow
 
 __all__ = ["NiN", "nin_block"]
 
@@ -51,6 +53,7 @@ class NiN(Classifier):
     Args:
         lr: learning rate for ``configure_optimizers`` (d2l trains with 0.05).
         num_classes: number of output logits.
+        width: fraction of d2l's channels to keep in the first three blocks (1: d2l's NiN).
 
     Attributes:
         min_image_size: smallest square input side the downsampling can take.
@@ -58,17 +61,19 @@ class NiN(Classifier):
 
     min_image_size: int = 67
 
-    def __init__(self, lr: float = 0.1, num_classes: int = 10) -> None:
+    def __init__(self, lr: float = 0.1, num_classes: int = 10, width: float = 1.0) -> None:
         super().__init__()
         self.lr = lr
         self.num_classes = num_classes
+        self.width = width
+        w = partial(narrow, width=width)
         # Shapes below are for a (N, 1, 224, 224) input.
         self.net = nn.Sequential(
-            nin_block(96, kernel_size=11, strides=4, padding=0),  # N x 96 x 54 x 54
+            nin_block(w(96), kernel_size=11, strides=4, padding=0),  # N x 96 x 54 x 54
             nn.MaxPool2d(3, stride=2),  # N x 96 x 26 x 26
-            nin_block(256, kernel_size=5, strides=1, padding=2),  # N x 256 x 26 x 26
+            nin_block(w(256), kernel_size=5, strides=1, padding=2),  # N x 256 x 26 x 26
             nn.MaxPool2d(3, stride=2),  # N x 256 x 12 x 12
-            nin_block(384, kernel_size=3, strides=1, padding=1),  # N x 384 x 12 x 12
+            nin_block(w(384), kernel_size=3, strides=1, padding=1),  # N x 384 x 12 x 12
             nn.MaxPool2d(3, stride=2),  # N x 384 x 5 x 5
             nn.Dropout(0.5),
             nin_block(num_classes, kernel_size=3, strides=1, padding=1),  # N x 10 x 5 x 5

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from convbook.models.base import Classifier, init_cnn
+from convbook.models.base import Classifier, init_cnn, narrow
 
 __all__ = [
     "VGG",
@@ -62,6 +62,7 @@ class VGG(Classifier):
         arch: ``(num_convs, out_channels)`` per block, e.g. ``VGG11_ARCH``.
         lr: learning rate for ``configure_optimizers`` (d2l trains with 0.01).
         num_classes: number of output logits.
+        width: fraction of ``arch``'s channels and of the 4096 dense units to keep.
 
     Attributes:
         min_image_size: smallest square input side the blocks' pooling can take.
@@ -75,6 +76,7 @@ class VGG(Classifier):
         arch: Sequence[tuple[int, int]] = VGG11_ARCH,
         lr: float = 0.1,
         num_classes: int = 10,
+        width: float = 1.0,
     ) -> None:
         super().__init__()
         arch = tuple(tuple(block) for block in arch)
@@ -83,15 +85,16 @@ class VGG(Classifier):
         self.arch = arch
         self.lr = lr
         self.num_classes = num_classes
+        self.width = width
         self.min_image_size = 2 ** len(arch)  # every block halves the side
-        blocks = [vgg_block(num_convs, out_channels) for num_convs, out_channels in arch]
+        blocks = [vgg_block(num_convs, narrow(channels, width)) for num_convs, channels in arch]
         self.net = nn.Sequential(
             *blocks,  # N x C_last x H/32 x W/32 for five blocks
             nn.Flatten(),
-            nn.LazyLinear(4096),
+            nn.LazyLinear(narrow(4096, width)),
             nn.ReLU(),
             nn.Dropout(0.5),
-            nn.LazyLinear(4096),
+            nn.LazyLinear(narrow(4096, width)),
             nn.ReLU(),
             nn.Dropout(0.5),
             nn.LazyLinear(num_classes),

@@ -228,4 +228,16 @@ def vgg_arch(num_layers):
             raise ValueError(f"VGG has 11, 13, 16 or 19 weight layers, not {num_layers}")
 """,
     },
+    {
+        "cell": "vgg_param_count",
+        "why": "right numbers, against the rule: builds the model on the meta device and counts",
+        "tests": ["test_vgg_param_count"],
+        "source": """
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    with torch.device("meta"):
+        net = VGG(arch, num_classes=num_classes)
+        net(torch.empty(1, in_channels, image_size, image_size))
+    return sum(p.numel() for p in net.parameters())
+""",
+    },
 ]

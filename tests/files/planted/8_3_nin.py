@@ -158,4 +158,32 @@ def linear_head_extra_parameters(image_size: int, num_classes: int = 10) -> int:
     return weights + num_classes
 """,
     },
+    {
+        "cell": "nin_block_param_count",
+        "why": "right numbers, against the rule: builds the block with a captured constructor",
+        "tests": ["test_nin_block_param_count"],
+        "source": """
+from torch.nn import LazyConv2d as conv
+
+
+def nin_block_param_count(in_channels, out_channels, kernel_size):
+    layers = [conv(out_channels, kernel_size), conv(out_channels, 1), conv(out_channels, 1)]
+    x = torch.zeros(1, in_channels, kernel_size, kernel_size)
+    for layer in layers:
+        x = layer(x)
+    return sum(p.numel() for layer in layers for p in layer.parameters())
+""",
+    },
+    {
+        "cell": "linear_head_extra_parameters",
+        "why": "right numbers, against the rule: measures both networks on the meta device",
+        "tests": ["test_linear_head_extra_parameters"],
+        "source": """
+def linear_head_extra_parameters(image_size, num_classes=10):
+    with torch.device("meta"):
+        body = NiN(num_classes=num_classes)
+        out = body.net[:-2](torch.empty(1, 1, image_size, image_size))
+    return (out.numel() + 1) * num_classes
+""",
+    },
 ]

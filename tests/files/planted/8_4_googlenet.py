@@ -205,4 +205,15 @@ class GoogLeNet28(Classifier):
         self.net.apply(init_cnn)
 """,
     },
+    {
+        "cell": "inception_param_count",
+        "why": "right numbers, against the rule: builds the block and counts its parameters",
+        "tests": ["test_inception_param_count"],
+        "source": """
+def inception_param_count(in_channels, c1, c2, c3, c4):
+    block = Inception(c1, c2, c3, c4)
+    block(torch.zeros(1, in_channels, 5, 5))
+    return sum(p.numel() for p in block.parameters())
+""",
+    },
 ]

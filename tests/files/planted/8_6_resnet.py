@@ -277,4 +277,16 @@ def resnext_param_count(
     return total
 """,
     },
+    {
+        "cell": "resnext_param_count",
+        "why": "right numbers, against the rule: builds the block on the meta device and counts",
+        "tests": ["test_resnext_param_count"],
+        "source": """
+def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv):
+    with torch.device("meta"):
+        block = ResNeXtBlock(num_channels, groups, bot_mul, use_1x1conv=use_1x1conv)
+        block(torch.empty(2, in_channels, 4, 4))
+    return sum(p.numel() for p in block.parameters())
+""",
+    },
 ]
