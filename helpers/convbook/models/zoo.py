@@ -11,6 +11,7 @@ d2l's network is too slow for that, fewer channels and smaller images.
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -38,14 +39,39 @@ class D2LSetting(NamedTuple):
     d2l_accuracy: float  # d2l's reported validation accuracy after 10 epochs (full data set)
 
 
+def _full_width(model: Callable[..., Classifier]) -> Callable[[float, float], Classifier]:
+    def build(lr: float, width: float) -> Classifier:
+        if width != 1:
+            raise ValueError(f"{model.__name__} has no width to narrow, got width={width}")
+        return model(lr=lr)
+
+    return build
+
+
+_BUILDERS: dict[str, Callable[[float, float], Classifier]] = {
+    "LeNet": _full_width(LeNet),
+    "AlexNet": lambda lr, width: AlexNet(lr=lr, width=width),
+    "VGG": lambda lr, width: VGG(VGG11_NARROW_ARCH, lr=lr, width=width),
+    "NiN": lambda lr, width: NiN(lr=lr, width=width),
+    "GoogLeNet": lambda lr, width: GoogLeNet(lr=lr, width=width),
+    "BN-LeNet": _full_width(BNLeNet),
+    "ResNet-18": _full_width(ResNet18),
+}
+
+
+# d2l's setting for each network: (learning rate, image side, reported val accuracy).
+_D2L: dict[str, tuple[float, int, float]] = {
+    "LeNet": (0.1, 28, 0.73),
+    "AlexNet": (0.01, 224, 0.83),
+    "VGG": (0.01, 224, 0.90),
+    "NiN": (0.05, 224, 0.87),
+    "GoogLeNet": (0.01, 96, 0.80),
+    "BN-LeNet": (0.1, 28, 0.88),
+    "ResNet-18": (0.01, 96, 0.90),
+}
 D2L_ZOO: dict[str, D2LSetting] = {
-    "LeNet": D2LSetting(lambda: LeNet(lr=0.1), 28, 0.73),
-    "AlexNet": D2LSetting(lambda: AlexNet(lr=0.01), 224, 0.83),
-    "VGG": D2LSetting(lambda: VGG(VGG11_NARROW_ARCH, lr=0.01), 224, 0.90),
-    "NiN": D2LSetting(lambda: NiN(lr=0.05), 224, 0.87),
-    "GoogLeNet": D2LSetting(lambda: GoogLeNet(lr=0.01), 96, 0.80),
-    "BN-LeNet": D2LSetting(lambda: BNLeNet(lr=0.1), 28, 0.88),
-    "ResNet-18": D2LSetting(lambda: ResNet18(lr=0.01), 96, 0.90),
+    name: D2LSetting(partial(_BUILDERS[name], lr, 1.0), side, accuracy)
+    for name, (lr, side, accuracy) in _D2L.items()
 }
 # Where the d2l accuracies come from: the last point of the val_acc curve that d2l.ai
 # prints under "Training" in each model's section (PyTorch tab, d2l 1.0.3), read by eye
@@ -83,11 +109,15 @@ class Recipe(NamedTuple):
     steps: int | None = None
     num_epochs: int | None = None
 
+    def batches(self, train_size: int) -> int:
+        """SGD steps per epoch over ``train_size`` training images."""
+        return math.ceil(train_size / self.batch_size)
+
     def epochs(self, train_size: int) -> int:
         """Epochs for ``train_size`` training images: ``num_epochs``, or enough for ``steps``."""
         if self.num_epochs is not None:
             return self.num_epochs
-        return max(1, round(self.steps / math.ceil(train_size / self.batch_size)))
+        return max(1, round(self.steps / self.batches(train_size)))
 
     def build(self) -> Classifier:
         """The network this recipe trains: d2l's model at ``lr``, keeping ``width`` of it."""
@@ -97,8 +127,8 @@ class Recipe(NamedTuple):
         """The run's setting and every way it differs from d2l's, with numbers."""
         d2l = _d2l_recipe(self.model)
         epochs = self.epochs(train_size)
-        steps = epochs * math.ceil(train_size / self.batch_size)
-        d2l_steps = d2l.num_epochs * math.ceil(D2L_TRAIN_SIZE / d2l.batch_size)
+        steps = epochs * self.batches(train_size)
+        d2l_steps = d2l.epochs(D2L_TRAIN_SIZE) * d2l.batches(D2L_TRAIN_SIZE)
         changes = []
         if self.width != d2l.width:
             changes.append(f"width {self.width:g} (d2l: 1)")
@@ -115,29 +145,9 @@ class Recipe(NamedTuple):
         )
 
 
-def _full_width(model: Callable[..., Classifier]) -> Callable[[float, float], Classifier]:
-    def build(lr: float, width: float) -> Classifier:
-        if width != 1:
-            raise ValueError(f"{model.__name__} has no width to narrow, got width={width}")
-        return model(lr=lr)
-
-    return build
-
-
-_BUILDERS: dict[str, Callable[[float, float], Classifier]] = {
-    "LeNet": _full_width(LeNet),
-    "AlexNet": lambda lr, width: AlexNet(lr=lr, width=width),
-    "VGG": lambda lr, width: VGG(VGG11_NARROW_ARCH, lr=lr, width=width),
-    "NiN": lambda lr, width: NiN(lr=lr, width=width),
-    "GoogLeNet": lambda lr, width: GoogLeNet(lr=lr, width=width),
-    "BN-LeNet": _full_width(BNLeNet),
-    "ResNet-18": _full_width(ResNet18),
-}
-
-
 def _d2l_recipe(name: str) -> Recipe:
-    setting = D2L_ZOO[name]
-    return Recipe(name, "full", setting.build().lr, 128, setting.image_size, num_epochs=10)
+    lr, side, _ = _D2L[name]
+    return Recipe(name, "full", lr, 128, side, num_epochs=10)
 
 
 # Found by training each network on the offline sample (1,600 images) with 2 CPU threads:
