@@ -3,7 +3,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convbook.checks import CheckFailed, arithmetic_only, assert_close_to, assert_equal, forbid
+from convbook.checks import (
+    CheckFailed,
+    arithmetic_only,
+    assert_close_to,
+    assert_equal,
+    forbid,
+    on_device,
+)
 
 
 def test_assert_close_to_accepts_values_within_tolerance():
@@ -151,3 +158,57 @@ def test_arithmetic_only_refuses_any_pytorch_call_however_it_is_reached():
     with arithmetic_only("count"):  # Python arithmetic, and a torch.Size, are fine
         assert sum((3 * 3 * c + 1) * 8 for c in (1, 8)) + torch.Size([2, 3]).numel() == 670
     assert torch.ones(2).sum() == 2  # and PyTorch works again after the block
+
+
+META = torch.device("meta")  # a second device on any machine: it checks devices, not values
+
+
+def test_on_device_runs_a_device_agnostic_answer_where_its_inputs_are():
+    def agnostic(x, k):
+        out = x.new_zeros(x.shape) + torch.zeros_like(x) + torch.ones(x.shape, device=x.device)
+        return out * k, (x - 1, [x * 2])
+
+    got, (minus, [double]) = on_device(agnostic, torch.randn(2, 3), torch.tensor(2.0), device=META)
+    assert got.device == minus.device == double.device == META
+
+
+def test_on_device_fails_an_answer_that_makes_a_cpu_tensor_and_mixes_it_with_its_input():
+    def mixes(x):
+        return x + torch.zeros(x.shape[0])
+
+    with pytest.raises(CheckFailed) as error:
+        on_device(mixes, torch.randn(4), device=META, what="mixes(x)")
+    message = str(error.value)
+    assert message.startswith("mixes(x): run on meta with its inputs there, it failed")
+    assert "device=X.device" in message and "PyTorch said: " in message
+
+
+def test_on_device_fails_an_answer_that_returns_a_tensor_made_on_the_cpu():
+    with pytest.raises(CheckFailed, match=r"fresh: .* the result came back on cpu;.*zeros_like"):
+        on_device(lambda x: torch.zeros(x.shape), torch.randn(3), device=META, what="fresh")
+    with pytest.raises(CheckFailed, match=r"item 1 of the result came back on cpu"):
+        on_device(lambda x: (x, torch.ones(2)), torch.randn(3), device=META)
+    with pytest.raises(CheckFailed, match=r"parameter weight of the result came back on cpu"):
+        on_device(lambda x: nn.Linear(3, 2), torch.randn(3), device=META)
+
+
+def test_on_device_moves_modules_and_lets_other_errors_through():
+    layer = nn.Linear(3, 2)
+    assert on_device(layer, torch.randn(5, 3), device=META).shape == (5, 2)
+    assert layer.weight.device == META  # moved in place, as by layer.to(device)
+    with pytest.raises(ZeroDivisionError):
+        on_device(lambda x: 1 / 0, torch.randn(3), device=META)
+
+
+def test_on_device_on_the_default_device_gives_the_values_of_a_direct_call():
+    from convbook.device import try_gpu
+
+    def answer(x, w):
+        return x @ w + x.new_ones(w.shape[1]), x.sum()
+
+    torch.manual_seed(0)
+    x, w = torch.randn(4, 3), torch.randn(3, 2)
+    got = on_device(answer, x, w)
+    assert got[0].device.type == try_gpu().type
+    for expected, value in zip(answer(x, w), got, strict=True):
+        assert_close_to(expected, value, "answer(x, w)")

@@ -287,6 +287,14 @@ def test_every_blank_release_gets_nothing(graded):
     assert all(float(r["score"]) == 0 and r["status"] == "graded" for r in nobody.values())
 
 
+def _outputs(path: Path) -> str:
+    return "".join(
+        str(output)
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+    )
+
+
 def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
     assert len(graded["kinds"]) >= 25
     problems = []
@@ -300,17 +308,45 @@ def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
             problems.append(f"{name}: an honest answer got {score:g}/{autograded:g} ({row})")
         path = graded["out"] / "autograded" / name / slug / f"{slug}.ipynb"
         if path.exists():
-            outputs = "".join(
-                str(output)
-                for cell in nbformat.read(path, as_version=4).cells
-                for output in cell.get("outputs", [])
-            )
+            outputs = _outputs(path)
             for marker in ("LEAKED [", "REACHED [", "WROTE ["):
                 if marker in outputs and f"{marker}]" not in outputs:
                     problems.append(f"{name}: {outputs[outputs.index(marker) :][:200]}")
             if graded["hidden_line"] in outputs:
                 problems.append(f"{name}: a hidden test line is in its output")
     assert not problems, "\n".join(problems)
+
+
+def test_kernels_of_one_slot_share_nothing_and_outlive_a_broken_zygote(
+    graded, runtime, convbook_grade
+):
+    """With ``--jobs 1`` every kernel is forked in turn from one slot's zygote: the files a
+    kernel leaves are gone for the next, the zygote's memory cannot be read, and a stopped
+    or killed zygote costs no later student a point."""
+    import attacks
+
+    slug = graded["slug"]
+    submissions, out = runtime.root / "submissions-slot", runtime.root / "graded-slot"
+    for name, (make, _) in attacks.SLOT_SEQUENCE.items():
+        (submissions / name / slug).mkdir(parents=True)
+        nbformat.write(make(), submissions / name / slug / f"{slug}.ipynb")
+    command = [runtime.venv / "bin" / "convbook", "grade", submissions, "--out", out,
+               "--solutions", ROOT / "solutions", "--no-progress", "--jobs", "1"]  # fmt: skip
+    done, rows = convbook_grade(command, out, env=runtime.env, cwd=runtime.root)
+    assert "sandbox: in force" in done.stdout
+    outputs = {
+        name: _outputs(out / "autograded" / name / slug / f"{slug}.ipynb")
+        for name in attacks.SLOT_SEQUENCE
+    }
+    first, second, third, fourth = attacks.SLOT_SEQUENCE
+    assert "PLANTED [" in outputs[first] and "/tmp" in outputs[first]  # it did leave files
+    assert "LEAKED []" in outputs[second]
+    assert "READ []" in outputs[third]
+    for name, (_, expect) in attacks.SLOT_SEQUENCE.items():
+        row = rows[(name, slug)]
+        score, autograded = _autograded_points(row)
+        if expect == "full":
+            assert row["status"] == "graded" and score == autograded > 0, row
 
 
 def test_grading_fails_closed_without_its_sandbox(graded, runtime):

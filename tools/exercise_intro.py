@@ -31,7 +31,10 @@ HOW = """\
 and delete the `raise NotImplementedError()` line there; write each answer in words in the
 cell marked *YOUR ANSWER HERE*. The cell under a code answer runs visible checks. When the
 notebook is graded, the same cell also runs hidden checks on other, random inputs, so an
-answer that only fits the visible example loses its points. Don't edit or delete the test
+answer that only fits the visible example loses its points. The grader may also run your
+functions on a GPU, with their inputs there, so create new tensors on the device of the
+inputs (`torch.zeros(..., device=X.device)`, `torch.zeros_like(X)` or `X.new_zeros(...)`):
+a tensor left on the CPU fails there and loses the points. Don't edit or delete the test
 cells: they are put back from the original before grading. Before you hand the notebook
 in, restart the kernel and run all cells: the grader runs it from the top in a fresh
 kernel."""

@@ -8,12 +8,15 @@ the feedback instead of a bare ``AssertionError``.
 import contextlib
 import importlib
 import numbers
+import re
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
+
+from convbook.device import try_gpu
 
 __all__ = [
     "CheckFailed",
@@ -21,6 +24,7 @@ __all__ = [
     "assert_close_to",
     "assert_equal",
     "forbid",
+    "on_device",
     "parameter_count",
 ]
 
@@ -139,6 +143,120 @@ def _plain(value: Any, what: str) -> Any:
     raise CheckFailed(
         f"{what}: expected a number, string, tuple or dict, got {type(value).__name__}"
     )
+
+
+# PyTorch's ways of saying that one operation got tensors on two devices (CUDA, MPS, meta),
+# or that a tensor must first be copied to the CPU (``.numpy()`` on a GPU tensor).
+_DEVICE_ERROR = re.compile(
+    r"device|cuda|\bcpu\b|\bgpu\b|\bmps|input type \(.*\) and weight type|copy out of meta",
+    re.IGNORECASE,
+)
+_DEVICE_TYPE_ERROR = re.compile(r"device type tensor", re.IGNORECASE)
+# Failures of the GPU itself, which say nothing about where the answer's tensors are.
+_NOT_A_MIX = re.compile(r"out of memory|CUDA error|device-side assert", re.IGNORECASE)
+_HOW = (
+    "create new tensors on the device of the inputs: torch.zeros(..., device=X.device), "
+    "torch.zeros_like(X) or X.new_zeros(...), and layers with device=... or .to(X.device)"
+)
+
+
+def _move(value: Any, device: torch.device) -> Any:
+    """``value`` with its tensors on ``device``; modules are moved in place, as by ``.to``."""
+    if isinstance(value, (Tensor, torch.nn.Module)):
+        return value.to(device)
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        moved = [_move(item, device) for item in value]
+        if isinstance(value, list):
+            return moved
+        return type(value)(*moved) if hasattr(value, "_fields") else type(value)(moved)
+    if isinstance(value, dict):
+        return {key: _move(item, device) for key, item in value.items()}
+    return value
+
+
+def _same(found: torch.device, wanted: torch.device) -> bool:
+    """``cuda`` and ``cuda:0`` count as one device."""
+    if found.type != wanted.type:
+        return False
+    return found.index is None or wanted.index is None or found.index == wanted.index
+
+
+def _stray(value: Any, device: torch.device, where: str) -> tuple[str, torch.device] | None:
+    """The first tensor in ``value`` (its items, a module's parameters and buffers) that is
+    not on ``device``: what the message calls it, and where it is."""
+    if isinstance(value, Tensor):
+        return None if _same(value.device, device) else (where, value.device)
+    if isinstance(value, torch.nn.Module):
+        for kind, named in (("parameter", value.named_parameters), ("buffer", value.named_buffers)):
+            for name, tensor in named():
+                if not _same(tensor.device, device):
+                    return f"{kind} {name} of {where}", tensor.device
+        return None
+    if isinstance(value, (list, tuple)) and not isinstance(value, torch.Size):
+        items = ((f"item {i} of {where}", item) for i, item in enumerate(value))
+    elif isinstance(value, dict):
+        items = ((f"{where}[{key!r}]", item) for key, item in value.items())
+    else:
+        return None
+    for name, item in items:
+        found = _stray(item, device, name)
+        if found is not None:
+            return found
+    return None
+
+
+def on_device(
+    fn: Callable[..., Any],
+    *args: Any,
+    device: torch.device | str | None = None,
+    what: str | None = None,
+) -> Any:
+    """Call ``fn(*args)`` with every tensor on ``device``, and check it stays there.
+
+    Tensor arguments (also inside lists, tuples and dicts) are copied to ``device``;
+    module arguments, and ``fn`` itself when it is a module, are moved there in place, as
+    by ``module.to(device)``. On a CPU-only machine this is a plain call. On ``meta`` no
+    value is computed: only the devices are checked (values are compared elsewhere, after
+    moving the result to the CPU).
+
+    Args:
+        fn: the answer: a function, or a module to run forward.
+        args: its arguments.
+        device: where to run it; by default ``try_gpu()``, the GPU if there is one.
+        what: how the message names the call; by default the name of ``fn``.
+
+    Returns:
+        What ``fn`` returns, on ``device``.
+
+    Raises:
+        CheckFailed: if the call fails because it mixes devices (it made a tensor or a
+            layer on the CPU, say), or if a tensor it returns (also inside a tuple, list,
+            dict or module) is on another device.
+    """
+    device = try_gpu() if device is None else torch.device(device)
+    what = what or getattr(fn, "__name__", type(fn).__name__)
+    fn = _move(fn, device)
+    args = _move(args, device)
+    try:
+        result = fn(*args)
+    except (RuntimeError, TypeError, NotImplementedError) as error:
+        pattern = _DEVICE_TYPE_ERROR if isinstance(error, TypeError) else _DEVICE_ERROR
+        if not pattern.search(str(error)) or _NOT_A_MIX.search(str(error)):
+            raise
+        said = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckFailed(
+            f"{what}: run on {device} with its inputs there, it failed: it mixed them with "
+            f"tensors it made on another device (or took them off it, as .numpy() does); "
+            f"{_HOW}.\n"
+            f"PyTorch said: {said}"
+        ) from None
+    stray = _stray(result, device, "the result")
+    if stray is not None:
+        where, found = stray
+        raise CheckFailed(
+            f"{what}: run on {device} with its inputs there, {where} came back on {found}; {_HOW}"
+        )
+    return result
 
 
 def _resolve(dotted: str) -> tuple[Any, str]:

@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         The exit status.
     """
+    import convbook.grading  # noqa: F401  (first: it keeps nbformat's import cheap)
+
     try:  # the grading extra: say what to install rather than fail on an import
         for module in ("nbformat", "nbclient", "nbgrader"):
             require(module, "convbook grade")

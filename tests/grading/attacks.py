@@ -461,3 +461,43 @@ for _slug in ASSIGNMENTS:
         "zero",
         _slug,
     )
+
+
+# Kernels of one worker slot are forked one after another from the same zygote
+# (``convbook.grading.zygote``). Graded in this order with ``--jobs 1``, so that all four
+# share a slot: what one kernel leaves behind or breaks must not reach the next.
+_PLACES = "{os.environ['HOME'], '/tmp', '/dev/shm', tempfile.gettempdir(), os.getcwd()}"
+SLOT_SEQUENCE = {
+    # leaves a file in every writable place, then stops the zygote it was forked from
+    "s1_leaves_files_and_stops_its_zygote": (
+        lambda: right(
+            f"import os, signal, tempfile\nplanted = []\nfor folder in {_PLACES}:\n"
+            "    try:\n        with open(os.path.join(folder, 'convbook-drop.txt'), 'w') as f:\n"
+            "            f.write('left by the previous kernel')\n        planted.append(folder)\n"
+            "    except OSError:\n        pass\n"
+            "print('PLANTED', sorted(planted))\nos.kill(os.getppid(), signal.SIGSTOP)"
+        ),
+        "full",
+    ),
+    # looks for them: it must find nothing, and be graded (the zygote was woken up)
+    "s2_looks_for_them": (
+        lambda: right(
+            f"import glob, os, tempfile\nfound = []\nfor folder in {_PLACES}:\n"
+            "    found += glob.glob(os.path.join(folder, '**', 'convbook-drop*'), recursive=True)\n"
+            "print('LEAKED', found)"
+        ),
+        "full",
+    ),
+    # reads the zygote's memory, then kills it
+    "s3_kills_its_zygote": (
+        lambda: right(
+            "import os, signal\ntry:\n    with open(f'/proc/{os.getppid()}/mem', 'rb') as f:\n"
+            "        print('READ', len(f.read(16)))\nexcept OSError as error:\n"
+            "    print('READ []', type(error).__name__)\n"
+            "os.kill(os.getppid(), signal.SIGKILL)"
+        ),
+        "any",
+    ),
+    # an honest submission after all that: every point (a new zygote was started)
+    "s4_honest_after_them": (lambda: solution(), "full"),
+}

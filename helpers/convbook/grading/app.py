@@ -3,8 +3,9 @@
 Flow: collect the submissions; build (or reuse) a temporary nbgrader course from the
 solutions; reuse cached results for submissions that did not change; hand the others to
 ``--jobs`` long-lived worker processes (each in its own namespaces, see ``sandbox``);
-merge every result into ``OUT/gradebook.db`` from this process; write ``grades.csv``,
-the feedback pages (``feedback``, in the chosen mode) and the summary table.
+as each result arrives, record it in ``OUT/gradebook.db`` and write its feedback page
+(``feedback``, in the chosen mode) from this process; then ``grades.csv`` and the
+summary table.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from . import policy
 from .collect import check_readable, collect, find_assignments
 from .course import make_course
-from .feedback import DEFAULT_MODE, MODES, write_pages
+from .feedback import DEFAULT_MODE, MODES, Pages
 from .gradebook import init_gradebook, record_grades
 from .pool import WorkerSlot
 from .records import CellGrade, Outcome, Request, Row, Settings, Submission
@@ -170,27 +171,30 @@ def grade_folder(
 
     regraded = sorted(f"{s.student}/{s.assignment}/{s.notebook}" for s, _ in todo)
     (state / "last_run.json").write_text(json.dumps(regraded))
-    if todo:
-        _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes)
+    pages = Pages(out, settings.feedback, db_url)
+    published: dict[Submission, Row] = {}
 
-    pages = []
-    for submission in found:
-        outcome = outcomes[submission]
+    def publish(submission: Submission, outcome: Outcome) -> None:
+        """Record one notebook's grades and write its page (as soon as it is graded)."""
         record_grades(db_url, submission.student, submission.assignment, submission.notebook,
                       outcome.grades, outcome.needs_review)  # fmt: skip
         row = outcome.row
         if not settings.sandbox:
             row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
         ran = _autograded(out, submission) if outcome.grades is not None else None
-        pages.append((row, ran))
-    problems = write_pages(pages, out, settings.feedback, db_url)
-    rows = []
-    for row, _ in pages:
-        problem = problems.get((row.student_id, row.assignment, row.notebook))
+        problem = pages.write(row, ran)
         if problem:
             print(f"warning: {row.student_id}/{row.assignment}: {problem}", file=sys.stderr)
             row = replace(row, message="; ".join(filter(None, [row.message, problem])))
-        rows.append(row)
+        published[submission] = row
+
+    if todo:
+        _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes, publish)
+    for submission in found:
+        if submission not in published:
+            publish(submission, outcomes[submission])
+    pages.close()
+    rows = [published[submission] for submission in found]
     write_csv(rows, out / "grades.csv")
     shutil.rmtree(staging, ignore_errors=True)
     return rows
@@ -237,7 +241,11 @@ def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outc
     path.write_text(json.dumps(data, indent=1))
 
 
-def _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes) -> None:
+def _grade_in_parallel(
+    todo, course, settings, max_scores, out, cache_dir, outcomes, publish
+) -> None:
+    """Grade ``todo`` in ``settings.jobs`` workers; ``publish`` gets each outcome as it comes
+    (in this thread, so the gradebook and the pages have one writer)."""
     threads = max(1, (os.cpu_count() or 1) // settings.jobs)
     scratch = Path(tempfile.mkdtemp(prefix="convbook-grade-"))
     slots = [WorkerSlot(i, scratch) for i in range(settings.jobs)]
@@ -298,11 +306,14 @@ def _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outco
                 outcomes[submission] = outcome
                 if outcome.row.status != "error":
                     _save_cache(cache_dir, submission, key, outcome)
+                publish(submission, outcome)
                 if progress is not None:
                     progress.update(1)
     finally:
         if progress is not None:
             progress.close()
+        for slot in slots:  # all at once: each worker takes a moment to exit
+            slot.finish()
         for slot in slots:
             slot.stop(graceful=True)
         if not os.environ.get("CONVBOOK_GRADE_KEEP"):

@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_MODE",
     "MODES",
     "Item",
+    "Pages",
     "hide_hidden_tests",
     "install_mathjax",
     "sections",
@@ -343,6 +344,64 @@ def _stamp(mode: str, row: Row, autograded: Path | None, grades: dict) -> str:
     return sha.hexdigest()
 
 
+class Pages:
+    """Writes the feedback pages of one run, one at a time as grades arrive.
+
+    A page that is up to date (same mode, row, grades and executed notebook) is kept;
+    :meth:`close` saves what was written. A page that cannot be written is reported, and
+    any older page for that notebook is deleted, so a page from an earlier mode that
+    showed more cannot stay behind.
+    """
+
+    def __init__(self, out: Path, mode: str, db_url: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"feedback mode must be one of {sorted(MODES)}, not {mode!r}")
+        self.out, self.mode, self.db_url = out, mode, db_url
+        self.folder = out / "feedback"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        problem = install_mathjax(self.folder)
+        if problem:
+            print(f"warning: {problem}", file=sys.stderr)
+        self.stamps_file = out / ".convbook" / "feedback.json"
+        try:
+            self.stamps = json.loads(self.stamps_file.read_text())
+        except (OSError, ValueError):
+            self.stamps = {}
+        self.renderer: _Renderer | None = None
+        self.written = 0
+
+    def write(self, row: Row, autograded: Path | None) -> str | None:
+        """Write (or keep) the page of ``row``; returns the problem when it could not be."""
+        key = (row.student_id, row.assignment, row.notebook)
+        target = self.folder / row.student_id / row.assignment / f"{row.notebook}.html"
+        name = "/".join(key)
+        try:
+            grades = _grades(self.db_url, *key) if autograded is not None else {}
+            stamp = _stamp(self.mode, row, autograded, grades)
+            if self.stamps.get(name) != stamp or not target.is_file():
+                self.stamps.pop(name, None)
+                if self.renderer is None:
+                    self.renderer = _Renderer()
+                page = self.renderer.page(row, autograded, self.mode, self.db_url, grades)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(page, encoding="utf-8")
+                self.stamps[name] = stamp
+        except Exception as error:  # one page must not cost the others theirs
+            try:  # never leave an older page, perhaps of a mode that shows more
+                target.unlink(missing_ok=True)
+            except OSError:
+                pass
+            return f"feedback page not written: {type(error).__name__}: {error}"[:300]
+        self.written += 1
+        return None
+
+    def close(self) -> None:
+        """Save the stamps and ``feedback.json`` (the mode and how many pages there are)."""
+        self.stamps_file.write_text(json.dumps(self.stamps, indent=1))
+        summary = {"mode": self.mode, "shows": MODES[self.mode], "pages": self.written}
+        (self.out / "feedback.json").write_text(json.dumps(summary))
+
+
 def write_pages(
     entries: list[tuple[Row, Path | None]], out: Path, mode: str, db_url: str
 ) -> dict[tuple[str, str, str], str]:
@@ -358,43 +417,11 @@ def write_pages(
         ``{(student, assignment, notebook): problem}`` for pages that could not be
         written; every other page was written.
     """
-    if mode not in MODES:
-        raise ValueError(f"feedback mode must be one of {sorted(MODES)}, not {mode!r}")
-    feedback_dir = out / "feedback"
-    feedback_dir.mkdir(parents=True, exist_ok=True)
-    problem = install_mathjax(feedback_dir)
-    if problem:
-        print(f"warning: {problem}", file=sys.stderr)
-    stamps_file = out / ".convbook" / "feedback.json"
-    try:
-        stamps = json.loads(stamps_file.read_text())
-    except (OSError, ValueError):
-        stamps = {}
-    renderer, problems = None, {}
+    pages = Pages(out, mode, db_url)
+    problems = {}
     for row, autograded in entries:
-        key = (row.student_id, row.assignment, row.notebook)
-        target = feedback_dir / row.student_id / row.assignment / f"{row.notebook}.html"
-        name = "/".join(key)
-        try:
-            grades = _grades(db_url, *key) if autograded is not None else {}
-            stamp = _stamp(mode, row, autograded, grades)
-            if stamps.get(name) == stamp and target.is_file():
-                continue
-            stamps.pop(name, None)
-            if renderer is None:
-                renderer = _Renderer()
-            page = renderer.page(row, autograded, mode, db_url, grades)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(page, encoding="utf-8")
-            stamps[name] = stamp
-        except Exception as error:  # one page must not cost the others theirs
-            problems[key] = f"feedback page not written: {type(error).__name__}: {error}"[:300]
-            try:  # never leave an older page, perhaps of a mode that shows more
-                target.unlink(missing_ok=True)
-            except OSError:
-                pass
-    stamps_file.write_text(json.dumps(stamps, indent=1))
-    (out / "feedback.json").write_text(
-        json.dumps({"mode": mode, "shows": MODES[mode], "pages": len(entries) - len(problems)})
-    )
+        problem = pages.write(row, autograded)
+        if problem:
+            problems[(row.student_id, row.assignment, row.notebook)] = problem
+    pages.close()
     return problems

@@ -16,7 +16,15 @@ FILE_MB = 64  # largest file the kernel may write
 SCRATCH_MB = 256  # its scratch folder (HOME, TMPDIR), all files together
 MAX_OUTPUT_BYTES = 200_000  # output kept per cell; the rest is dropped
 SETUP_TIMEOUT_S = 120  # the grader's own first cell (imports torch) and kernel start-up
+ZYGOTE_PROCESSES = 16  # a slot's kernel factory: bubblewrap, itself, a fork being moved
+ZYGOTE_WAIT_S = 60  # how long a kernel waits for its zygote before starting on its own
 WORKER_OVERHEAD_S = 180  # nbgrader start-up and bookkeeping, on top of the notebook's time
+
+
+# Set in every kernel's environment, whatever the instructor's shell holds. Cells that
+# train only to show a result (not tests: those pass their own budget) run at the smoke
+# budget, so a graded notebook costs seconds and every student's is run alike.
+KERNEL_ENV = {"CONVBOOK_BUDGET": "smoke", "CONVBOOK_PROGRESS": "0"}
 
 
 def cpu_seconds(notebook_timeout: float) -> int:

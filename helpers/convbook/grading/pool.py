@@ -41,12 +41,20 @@ class WorkerSlot:
         os.close(write_end)
         self.reader = read_end
 
+    def finish(self) -> None:
+        """Tell the worker there is no more work: its loop ends and it exits."""
+        if self.process is not None and self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+
     def stop(self, graceful: bool = False) -> None:
         if self.process is None:
             return
-        if graceful and self.process.stdin is not None:
+        if graceful:
+            self.finish()
             try:
-                self.process.stdin.close()  # the worker's loop ends and it exits
                 self.process.wait(timeout=30)
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "KernelJail", "missing", "worker_prefix"]
+__all__ = ["ENV_PREFIX", "KernelJail", "Zygote", "missing", "worker_prefix"]
 
 ENV_PREFIX = "CONVBOOK_JAIL_"
 _ROOT_PREFIX = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
@@ -74,6 +74,8 @@ class KernelJail:
         threads: BLAS/OpenMP threads.
         cpu_cores: CPUs the kernel and its processes may use together (default: threads).
         sandbox: False with ``--no-sandbox``: limits only, nothing hidden.
+        zygote: where the kernel is forked from, if anywhere (then ``home`` and
+            ``submission`` must be the zygote's).
         cgroup: the name of the kernel's cgroups, unique to this kernel (see
             :meth:`remove`).
     """
@@ -92,6 +94,7 @@ class KernelJail:
         threads: int,
         sandbox: bool = True,
         cpu_cores: float | None = None,
+        zygote: Zygote | None = None,
     ) -> None:
         self.cgroup = f"{uid}-{secrets.token_hex(6)}"
         self.settings = {
@@ -108,6 +111,12 @@ class KernelJail:
             "CORES": str(cpu_cores if cpu_cores is not None else threads),
             "SANDBOX": "1" if sandbox else "0",
         }
+        if zygote is not None:  # the launcher asks it for the kernel (see ``Zygote``)
+            self.settings.update(
+                ZYGOTE=str(zygote.socket),
+                ZYGOTE_CGROUP=zygote.jail.cgroup,
+                ZYGOTE_WAIT=str(zygote.wait_s),
+            )
 
     def env(self) -> dict[str, str]:
         """Variables for the worker's environment (the launcher removes them)."""
@@ -121,6 +130,98 @@ class KernelJail:
         """Kill whatever is left of this kernel and remove its cgroups (only its own: other
         kernels grade beside it)."""
         _remove_cgroups(self.cgroup)
+
+
+class Zygote:
+    """The worker's end of a kernel factory (``convbook.grading.zygote``), one per slot.
+
+    Kernels forked from it skip the imports every grading kernel makes (about 2.5 s of CPU
+    each). It runs jailed as a kernel is (the slot's user, the same view of files, a cgroup
+    of its own); the launcher moves each kernel it forks into that notebook's cgroups
+    before the kernel runs anything. The kernels of a slot share its folders: the worker
+    empties ``submission`` before each notebook and the fork empties ``home``.
+
+    Attributes:
+        home: the kernels' scratch folder (a tmpfs inside the jail).
+        submission: the kernels' working folder (read-only inside the jail).
+        socket: the control socket; only the launcher, outside the jail, can reach it.
+        wait_s: how long a kernel waits for it (it may still be importing) before the
+            launcher starts the kernel on its own.
+        key: the settings it was started with; kernels with other settings cannot use it.
+    """
+
+    def __init__(self, folder: Path, *, wait_s: float, **limits) -> None:
+        """``limits``: its own jail's (``uid``, ``memory_bytes``, ``processes``, ... as
+        :class:`KernelJail` takes them)."""
+        self.home, self.submission = folder / "home", folder / "submission"
+        self.socket = folder / "control.sock"
+        self.wait_s = wait_s
+        self.key = tuple(sorted(limits.items()))
+        self.jail = KernelJail(home=self.home, submission=self.submission, **limits)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start it; it imports in the background, and the first kernel waits for that."""
+        import socket
+
+        for folder in (self.home, self.submission):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.submission.parent.chmod(0o755)
+        self.submission.chmod(0o755)
+        self.socket.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(self.socket))
+            self.socket.chmod(0o600)
+            listener.listen(4)
+            env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+            fd = str(listener.fileno())
+            command = [sys.executable, "-I", __file__, "--",
+                       sys.executable, "-m", "convbook.grading.zygote", "--fd", fd]  # fmt: skip
+            self.process = subprocess.Popen(
+                command,
+                env={**env, **self.jail.env()},
+                pass_fds=[listener.fileno()],
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            listener.close()  # the zygote holds it now: if it dies, connecting fails at once
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def empty_submission(self) -> None:
+        """Remove the previous notebook's files. Only what is inside: the jail holds the
+        folder itself mounted, and a new folder of that name would not be seen there."""
+        for entry in self.submission.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def pids(self) -> set[int]:
+        """Its processes (bubblewrap's and its own), as the worker sees them."""
+        return set(_group_procs(self.jail.cgroup))
+
+    def resume(self) -> None:
+        """After a notebook: continue it, in case a kernel stopped it (SIGSTOP)."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.process.wait()
+            self.process = None
+        self.jail.remove()
+        self.socket.unlink(missing_ok=True)
 
 
 # -- cgroups: total memory and processes of one kernel -----------------------------------
@@ -150,8 +251,11 @@ _CONTROLLERS = ("memory", "pids", "cpu")
 _PERIOD_US = 100_000
 
 
-def _make_cgroup(name: str, memory_bytes: int, processes: int, cores: float) -> list[Path]:
-    """Create cgroups named ``name`` with the limits and move this process into them.
+def _make_cgroup(
+    name: str, memory_bytes: int, processes: int, cores: float, *, join: bool = True
+) -> list[Path]:
+    """Create cgroups named ``name`` with the limits and move this process into them
+    (unless ``join`` is False).
 
     The cpu controller caps the kernel and its processes at ``cores`` CPUs together, so its
     total CPU time is at most ``cores`` times the notebook's time limit.
@@ -179,7 +283,8 @@ def _make_cgroup(name: str, memory_bytes: int, processes: int, cores: float) -> 
         else:
             (group / "cpu.cfs_period_us").write_text(str(_PERIOD_US))
             (group / "cpu.cfs_quota_us").write_text(str(int(cores * _PERIOD_US)))
-        (group / "cgroup.procs").write_text(str(os.getpid()))
+        if join:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
         made.append(group)
     return made
 
@@ -309,6 +414,106 @@ def bwrap_command(
     ]  # fmt: skip
 
 
+def _group_procs(name: str) -> list[int]:
+    """The processes in the kernel cgroup ``name`` (pids controller), as seen from here."""
+    base = _own_cgroup("pids")
+    try:
+        text = (base / f"{_CGROUP_NAME}-{name}" / "cgroup.procs").read_text() if base else ""
+    except OSError:
+        return []
+    return [int(pid) for pid in text.split()]
+
+
+def _outer_pid(candidates: list[int], inner: int) -> int | None:
+    """Which of ``candidates`` is the process the jail's own process table calls ``inner``."""
+    for pid in candidates:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("NSpid:"):
+                ids = line.split()[1:]
+                if len(ids) > 1 and ids[-1] == str(inner):
+                    return pid
+    return None
+
+
+def _kernel_from_zygote(
+    settings: dict[str, str], command: list[str], env: dict[str, str], limits: dict
+) -> int | None:
+    """Ask the slot's zygote for this kernel; returns the kernel's exit code, or None when
+    the zygote cannot serve it (then the caller starts the kernel itself)."""
+    import socket
+
+    if command[1:3] != ["-m", "ipykernel_launcher"] and command[1:2] != ["-c"]:
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(float(settings.get("ZYGOTE_WAIT", "60")))  # it may still be importing
+    buffer = b""
+
+    def read() -> dict | None:
+        nonlocal buffer
+        while b"\n" not in buffer:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            buffer += chunk
+        line, buffer = buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    try:
+        conn.connect(settings["ZYGOTE"])
+        groups = _make_cgroup(
+            settings["CGROUP"],
+            int(settings.get("MEMORY", "0")),
+            int(settings.get("PROCESSES", "64")),
+            float(settings.get("CORES", "1")),
+            join=False,
+        )
+        request = {
+            "argv": command[1:],
+            "env": env,
+            "cwd": settings["SUBMISSION"],
+            "limits": limits,
+            "threads": int(settings.get("THREADS", "1")),
+            "wipe": [settings["HOME"], "/tmp", "/dev/shm"],
+        }
+        conn.sendall((json.dumps(request) + "\n").encode())
+        reply = read()
+        outer = _outer_pid(_group_procs(settings["ZYGOTE_CGROUP"]), reply["pid"]) if reply else None
+        if outer is None:
+            return None  # closing the connection kills the fork
+        for group in groups:  # before the fork runs anything of the notebook's
+            (group / "cgroup.procs").write_text(str(outer))
+        conn.sendall(b'{"go": true}\n')
+    except (OSError, ValueError, KeyError, TypeError):
+        conn.close()
+        return None
+
+    def forward(signum, _frame) -> None:
+        try:
+            conn.sendall((json.dumps({"signal": signum}) + "\n").encode())
+        except OSError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
+    conn.settimeout(None)
+    while True:  # this process stands for the kernel: it ends when the kernel does
+        try:
+            message = read()
+        except InterruptedError:
+            continue
+        except (OSError, ValueError):
+            return 1
+        if message is None:
+            return 1  # the zygote is gone, and the kernel with it
+        if "exit" in message:
+            code = int(message["exit"])
+            return code if code >= 0 else 128 - code
+
+
 def _launch(command: list[str]) -> None:
     env = dict(os.environ)
     settings = {k[len(ENV_PREFIX) :]: env.pop(k) for k in list(env) if k.startswith(ENV_PREFIX)}
@@ -329,26 +534,13 @@ def _launch(command: list[str]) -> None:
         command[index] = copy
 
     memory = int(settings.get("MEMORY", "0"))
-    if sandbox:
-        _make_cgroup(
-            settings["CGROUP"],
-            memory,
-            int(settings.get("PROCESSES", "64")),
-            float(settings.get("CORES", "1")),
-        )
     limits = {
-        resource.RLIMIT_AS: memory,
-        resource.RLIMIT_FSIZE: int(settings.get("FSIZE", "0")),
-        resource.RLIMIT_CORE: 0,
+        "RLIMIT_AS": memory,
+        "RLIMIT_FSIZE": int(settings.get("FSIZE", "0")),
+        "RLIMIT_CORE": 0,
     }
-    for kind, value in limits.items():
-        if value or kind == resource.RLIMIT_CORE:
-            resource.setrlimit(kind, (value, value))
+    limits = {k: v for k, v in limits.items() if v or k == "RLIMIT_CORE"}
     cpu = int(settings.get("CPU", "0"))
-    if cpu:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large file is an error, not a kill
-
     for key in [k for k in env if "TOKEN" in k or "SECRET" in k or "PASSWORD" in k or "KEY" in k]:
         env.pop(key)
     env.update(
@@ -361,6 +553,25 @@ def _launch(command: list[str]) -> None:
         OPENBLAS_NUM_THREADS=threads,
         PYTHONDONTWRITEBYTECODE="1",
     )
+    if sandbox and settings.get("ZYGOTE"):
+        forked = {name: (value, value) for name, value in limits.items()}
+        if cpu:
+            forked["RLIMIT_CPU"] = (cpu, cpu + 5)
+        code = _kernel_from_zygote(settings, command, env, forked)
+        if code is not None:
+            sys.exit(code)
+    if sandbox:
+        _make_cgroup(
+            settings["CGROUP"],
+            memory,
+            int(settings.get("PROCESSES", "64")),
+            float(settings.get("CORES", "1")),
+        )
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+    if cpu:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large file is an error, not a kill
     if not sandbox:
         # no namespaces: these at least make HTTP libraries fail fast
         env.update(http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9",

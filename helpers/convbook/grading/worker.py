@@ -25,6 +25,7 @@ import nbformat
 
 from . import policy
 from .records import CellGrade, Request, Result
+from .sandbox import ENV_PREFIX, KernelJail, Zygote
 
 __all__ = ["grade_request"]
 
@@ -34,13 +35,56 @@ def _loopback_up() -> None:
     subprocess.run([ip, "link", "set", "lo", "up"], capture_output=True, check=False)
 
 
-def _kill_strays() -> None:
-    """Kill processes the kernel left behind (possible when we are the namespace's init)."""
-    if os.getpid() == 1:
+def _kill_strays(keep: set[int] = frozenset()) -> None:
+    """Kill processes the kernel left behind (possible when we are the namespace's init);
+    ``keep``: the zygote's processes."""
+    if os.getpid() != 1:
+        return
+    if not keep:
         try:
             os.kill(-1, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        return
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != 1 and int(entry) not in keep:
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _limits(request: Request) -> dict:
+    """The limits a kernel (and a zygote) of this request gets, as ``KernelJail`` takes them."""
+    return dict(
+        uid=request.uid,
+        memory_bytes=request.memory_bytes,
+        cpu_seconds=policy.cpu_seconds(request.notebook_timeout),
+        file_bytes=request.file_bytes,
+        scratch_bytes=policy.SCRATCH_MB << 20,
+        threads=request.threads,
+    )
+
+
+def _zygote_for(request: Request, current: Zygote | None) -> Zygote | None:
+    """The slot's zygote for this request: the current one if it fits and lives, else a new
+    one (None without the sandbox: then each kernel starts on its own)."""
+    if not request.sandbox:
+        if current is not None:
+            current.stop()
+        return None
+    wanted = Zygote(
+        Path(request.work_dir).parent / f"zygote-{request.uid}",
+        wait_s=policy.ZYGOTE_WAIT_S,
+        processes=policy.ZYGOTE_PROCESSES,
+        **_limits(request),
+    )
+    if current is not None and current.key == wanted.key and current.alive():
+        return current
+    if current is not None:
+        current.stop()
+    wanted.start()
+    return wanted
 
 
 def _config(request: Request, course: Path, db: Path):
@@ -85,11 +129,12 @@ def _config(request: Request, course: Path, db: Path):
     return config
 
 
-def grade_request(request: Request) -> Result:
+def grade_request(request: Request, zygote: Zygote | None = None) -> Result:
     """Autograde one notebook and collect its grades and executed notebook.
 
     Args:
         request: paths and limits for this notebook.
+        zygote: where to fork the kernel from (its folders are then the kernel's).
 
     Returns:
         The Result; ``ok`` is False only when nbgrader itself failed.
@@ -99,12 +144,14 @@ def grade_request(request: Request) -> Result:
     from nbgrader.coursedir import CourseDirectory
 
     from .restore import locked_ids, restore_order
-    from .sandbox import KernelJail
     from .tamper import scan_notebook
 
     work = Path(request.work_dir)
     course, db_dir, home = work / "course", work / "db", work / "home"
     own = work / "submission"  # the kernel's working folder: the student's own file
+    if zygote is not None:
+        home, own = zygote.home, zygote.submission
+        zygote.empty_submission()  # nothing of the slot's previous notebook
     for folder in (course, db_dir, home, own):
         folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(request.submission, own / f"{request.notebook}.ipynb")
@@ -129,23 +176,22 @@ def grade_request(request: Request) -> Result:
     jail = KernelJail(
         home=home,
         submission=own,
-        uid=request.uid,
-        memory_bytes=request.memory_bytes,
         processes=policy.PROCESSES,
-        cpu_seconds=policy.cpu_seconds(request.notebook_timeout),
-        file_bytes=request.file_bytes,
-        scratch_bytes=policy.SCRATCH_MB << 20,
-        threads=request.threads,
         sandbox=request.sandbox,
+        zygote=zygote,
+        **_limits(request),
     )
+    for key in [k for k in os.environ if k.startswith(ENV_PREFIX)]:
+        del os.environ[key]  # a previous notebook's settings
     os.environ.update(jail.env())
+    os.environ.update(policy.KERNEL_ENV)
     coursedir = CourseDirectory(config=config)
     coursedir.notebook_id = request.notebook
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)
     started = time.monotonic()
     graded = api.autograde(request.assignment, request.student, force=True, create=True)
-    _kill_strays()
+    _kill_strays(zygote.pids() if zygote is not None else set())
     events = work / "events.json"
     found = json.loads(events.read_text()) if events.exists() else []
     result = Result(ok=bool(graded["success"]), events=[tuple(e) for e in found])
@@ -153,6 +199,8 @@ def grade_request(request: Request) -> Result:
         if jail.memory_limit_hit():
             result.events.append(("resource limit", "used more than its memory limit"))
         jail.remove()
+    if zygote is not None:
+        zygote.resume()
     result.seconds["autograde"] = round(time.monotonic() - started, 2)
     result.findings, result.notes = findings, notes
     result.log = (graded.get("log") or "")[-3000:] + (graded.get("error") or "")[-3000:]
@@ -171,14 +219,21 @@ def grade_request(request: Request) -> Result:
     return result
 
 
-def _grade_file(request_path: Path) -> None:
+def _grade_file(
+    request_path: Path, zygote: Zygote | None = None, *, fork: bool = False
+) -> Zygote | None:
+    """Grade one request (forking its kernel from the slot's zygote if ``fork``); returns
+    the zygote for the next one."""
     try:
         request = Request(**json.loads(request_path.read_text()))
-        result = grade_request(request)
+        if fork:
+            zygote = _zygote_for(request, zygote)
+        result = grade_request(request, zygote)
     except Exception:  # report, never crash silently: the parent records it
         result = Result(ok=False, log=traceback.format_exc()[-4000:])
-    _kill_strays()
+    _kill_strays(zygote.pids() if zygote is not None else set())
     (request_path.parent / "result.json").write_text(json.dumps(asdict(result)))
+    return zygote
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -190,13 +245,18 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     _loopback_up()
     if argv[:1] != ["--serve"]:
-        _grade_file(Path(argv[0]))
+        _grade_file(Path(argv[0]))  # one notebook: a zygote would not pay off
         return
     done = os.fdopen(int(argv[1]), "w", buffering=1)
-    for line in sys.stdin:
-        if line.strip():
-            _grade_file(Path(line.strip()))
-            done.write("done\n")
+    zygote = None
+    try:
+        for line in sys.stdin:
+            if line.strip():
+                zygote = _grade_file(Path(line.strip()), zygote, fork=True)
+                done.write("done\n")
+    finally:
+        if zygote is not None:
+            zygote.stop()
 
 
 if __name__ == "__main__":

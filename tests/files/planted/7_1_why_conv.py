@@ -135,7 +135,9 @@ def linear_from_conv1x1(conv):
     for name, (value, plain) in settings.items():
         if value != plain:
             raise ValueError(f"{name}={value!r} makes the convolution differ from a Linear")
-    linear = nn.Linear(conv.in_channels, conv.out_channels, bias=conv.bias is not None)
+    linear = nn.Linear(
+        conv.in_channels, conv.out_channels, bias=conv.bias is not None, device=conv.weight.device
+    )
     state = {"weight": conv.weight.detach().flatten(start_dim=1)}
     if conv.bias is not None:
         state["bias"] = conv.bias.detach()

@@ -168,7 +168,7 @@ def diagonal_image(n):
         "round": 2,
         "source": """
 def edge_responses(X):
-    K = torch.tensor([[1.0, -1.0]])
+    K = torch.tensor([[1.0, -1.0]], device=X.device)
     on_x = corr2d(X, K)
     on_xt = corr2d(X.T, K)
     # corr2d(X, K.T)[i, j] = X[i, j] - X[i + 1, j] = corr2d(X.T, K)[j, i]
@@ -183,7 +183,7 @@ def edge_responses(X):
         "source": """
 def edge_responses(X):
     X = X.to(torch.float64)
-    row = torch.tensor([1, -1], dtype=torch.float64).reshape(1, 2)
+    row = torch.tensor([1, -1], dtype=torch.float64, device=X.device).reshape(1, 2)
     col = row.reshape(2, 1)
     return tuple(corr2d(image, kernel) for image, kernel in [(X, row), (X.T, row), (X, col)])
 """,
@@ -286,7 +286,7 @@ def corr2d_matrix(K, input_shape):
     # corr2d is linear, so column c of W is its response to the image that is 1 at pixel c
     columns = []
     for c in range(h * w):
-        basis = torch.zeros(h * w, dtype=K.dtype)
+        basis = torch.zeros(h * w, dtype=K.dtype, device=K.device)
         basis[c] = 1
         columns.append(corr2d(basis.reshape(h, w), K).reshape(-1))
     return torch.stack(columns, dim=1)

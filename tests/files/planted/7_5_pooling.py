@@ -152,7 +152,7 @@ def avg_pool_conv(X, kernel_size, stride, padding):
     kh, kw = kernel_size
     ph, pw = padding
     padded = F.pad(X.to(torch.float64), (pw, pw, ph, ph))  # zeros on every side
-    kernel = torch.full((1, 1, kh, kw), 1.0 / (kh * kw), dtype=torch.float64)
+    kernel = torch.full((1, 1, kh, kw), 1.0 / (kh * kw), dtype=torch.float64, device=X.device)
     outputs = []
     for channel in range(X.shape[1]):
         outputs.append(F.conv2d(padded[:, channel : channel + 1], kernel, stride=stride))
@@ -192,7 +192,7 @@ def max_pool_conv(X, size):
     best = None
     for i in range(size):
         for j in range(size):
-            picker = torch.zeros(1, 1, size, size, dtype=X.dtype)
+            picker = torch.zeros(1, 1, size, size, dtype=X.dtype, device=X.device)
             picker[0, 0, i, j] = 1.0
             value = F.conv2d(flat, picker, stride=size)
             best = value if best is None else max_relu(best, value)
@@ -208,7 +208,7 @@ def max_pool_conv(X, size):
 def max_pool_conv(X, size):
     n, c = X.shape[:2]
     k = size * size
-    weight = torch.zeros(c * k, c, size, size, dtype=X.dtype)
+    weight = X.new_zeros(c * k, c, size, size)
     for channel in range(c):
         for position in range(k):
             weight[channel * k + position, channel, position // size, position % size] = 1.0
