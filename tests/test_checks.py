@@ -4,12 +4,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from convbook.checks import (
+    CONVOLUTION,
+    RELU,
+    TENSOR_ARITHMETIC,
+    TENSOR_BUILDING,
     CheckFailed,
     arithmetic_only,
     assert_close_to,
     assert_equal,
     forbid,
     on_device,
+    only,
 )
 
 
@@ -212,3 +217,62 @@ def test_on_device_on_the_default_device_gives_the_values_of_a_direct_call():
     assert got[0].device.type == try_gpu().type
     for expected, value in zip(answer(x, w), got, strict=True):
         assert_close_to(expected, value, "answer(x, w)")
+
+
+def test_only_runs_what_is_allowed_and_refuses_any_other_operation():
+    a, b = torch.randn(7), torch.randn(7)
+    relu_and_arithmetic = (*RELU, *TENSOR_ARITHMETIC)
+    with only(*relu_and_arithmetic, what="max_relu"):
+        got = [
+            F.relu(a - b) + b,
+            torch.relu(b - a) + a,
+            (a + b + F.relu(a - b) + F.relu(b - a)) / 2,
+        ]
+        assert a.shape == (7,) and a.dtype == torch.float32  # reading metadata is allowed
+    for value in got:
+        assert torch.allclose(value, torch.maximum(a, b))
+    refused = {
+        "Tensor.abs": lambda: (a + b + (a - b).abs()) / 2,
+        "Tensor.ge": lambda: a * (a >= b) + b * (a < b),
+        "torch.maximum": lambda: torch.maximum(a, b),
+        "Tensor.pow": lambda: (a - b) ** 2,
+    }
+    for name, answer in refused.items():
+        with pytest.raises(CheckFailed, match=f"max_relu used {name}.*: use F.relu"):
+            with only(*relu_and_arithmetic, what="max_relu", hint="use F.relu"):
+                answer()
+    clamp = torch.clamp  # a reference taken before the check is seen all the same
+    with pytest.raises(CheckFailed, match="torch.clamp"):
+        with only(*relu_and_arithmetic, what="max_relu"):
+            clamp(a, min=b)
+
+
+def test_only_lets_a_layer_be_built_from_allowed_operations():
+    allowed = (*RELU, *TENSOR_ARITHMETIC, *CONVOLUTION, *TENSOR_BUILDING)
+    X = torch.randn(1, 2, 4, 4)
+    with only(*allowed, what="max_pool_conv"):
+        conv = nn.Conv2d(2, 8, 2, stride=2, bias=False)
+        with torch.no_grad():
+            conv.weight.zero_()
+            conv.weight[0, 0, 0, 0] = 1.0
+        out = conv(X)
+    assert torch.equal(out[0, 0], X[0, 0, ::2, ::2])
+    with pytest.raises(CheckFailed, match="max_pool_conv used .*max_pool2d"):
+        with only(*allowed, what="max_pool_conv"):
+            nn.MaxPool2d(2)(X)  # a layer that calls a refused function
+    with pytest.raises(ValueError, match="does not exist"):
+        with only("torch.no_such_function", what="x"):
+            pass
+
+
+def test_on_device_holds_its_rule_during_the_call_but_not_while_moving_inputs():
+    a, b = torch.randn(3), torch.randn(3)
+
+    def max_relu(a, b):
+        return F.relu(a - b) + b
+
+    rule = only(*RELU, *TENSOR_ARITHMETIC, what="max_relu")
+    assert torch.allclose(on_device(max_relu, a, b, device="cpu", rule=rule), torch.maximum(a, b))
+    rule = only(*RELU, *TENSOR_ARITHMETIC, what="max_relu")
+    with pytest.raises(CheckFailed, match="Tensor.abs"):
+        on_device(lambda a, b: (a + b + (a - b).abs()) / 2, a, b, device="meta", rule=rule)

@@ -19,12 +19,17 @@ from torch import Tensor
 from convbook.device import try_gpu
 
 __all__ = [
+    "CONVOLUTION",
+    "RELU",
+    "TENSOR_ARITHMETIC",
+    "TENSOR_BUILDING",
     "CheckFailed",
     "arithmetic_only",
     "assert_close_to",
     "assert_equal",
     "forbid",
     "on_device",
+    "only",
     "parameter_count",
 ]
 
@@ -210,6 +215,7 @@ def on_device(
     *args: Any,
     device: torch.device | str | None = None,
     what: str | None = None,
+    rule: contextlib.AbstractContextManager | None = None,
 ) -> Any:
     """Call ``fn(*args)`` with every tensor on ``device``, and check it stays there.
 
@@ -224,6 +230,8 @@ def on_device(
         args: its arguments.
         device: where to run it; by default ``try_gpu()``, the GPU if there is one.
         what: how the message names the call; by default the name of ``fn``.
+        rule: a check to hold during the call only, not while the inputs are moved (for
+            example ``only(...)``).
 
     Returns:
         What ``fn`` returns, on ``device``.
@@ -238,7 +246,8 @@ def on_device(
     fn = _move(fn, device)
     args = _move(args, device)
     try:
-        result = fn(*args)
+        with rule if rule is not None else contextlib.nullcontext():
+            result = fn(*args)
     except (RuntimeError, TypeError, NotImplementedError) as error:
         pattern = _DEVICE_TYPE_ERROR if isinstance(error, TypeError) else _DEVICE_ERROR
         if not pattern.search(str(error)) or _NOT_A_MIX.search(str(error)):
@@ -318,6 +327,121 @@ def arithmetic_only(what: str) -> Iterator[None]:
         what: the answer being checked, named in the message.
     """
     with _NoTorch(what):
+        yield
+
+
+# Allow-lists for :func:`only`, by what an exercise permits.
+RELU = (
+    "torch.relu", "torch.relu_", "torch.nn.functional.relu", "torch.nn.functional.relu_",
+    "torch.Tensor.relu", "torch.Tensor.relu_",
+)  # fmt: skip
+# Arithmetic on tensors: the four operations, negation and sums (no abs, no comparisons).
+TENSOR_ARITHMETIC = (
+    "torch.add", "torch.sub", "torch.subtract", "torch.rsub", "torch.mul", "torch.multiply",
+    "torch.div", "torch.divide", "torch.true_divide", "torch.neg", "torch.negative",
+    "torch.sum", "torch.Tensor.add", "torch.Tensor.add_", "torch.Tensor.sub",
+    "torch.Tensor.sub_", "torch.Tensor.subtract", "torch.Tensor.mul", "torch.Tensor.mul_",
+    "torch.Tensor.multiply", "torch.Tensor.div", "torch.Tensor.div_", "torch.Tensor.divide",
+    "torch.Tensor.true_divide", "torch.Tensor.neg", "torch.Tensor.neg_",
+    "torch.Tensor.negative", "torch.Tensor.sum", "torch.Tensor.__add__",
+    "torch.Tensor.__radd__", "torch.Tensor.__iadd__", "torch.Tensor.__sub__",
+    "torch.Tensor.__rsub__", "torch.Tensor.__isub__", "torch.Tensor.__mul__",
+    "torch.Tensor.__rmul__", "torch.Tensor.__imul__", "torch.Tensor.__truediv__",
+    "torch.Tensor.__rtruediv__", "torch.Tensor.__itruediv__", "torch.Tensor.__neg__",
+    "torch.Tensor.__pos__",
+)  # fmt: skip
+CONVOLUTION = (
+    "torch.conv1d", "torch.conv2d", "torch.conv3d", "torch.nn.functional.conv1d",
+    "torch.nn.functional.conv2d", "torch.nn.functional.conv3d",
+)  # fmt: skip
+# Building tensors computes no values from the input: creating, filling, indexing,
+# reshaping, joining and splitting, changing dtype or device, and what a layer such as
+# ``nn.Conv2d`` runs when it is made and moved.
+TENSOR_BUILDING = (
+    "torch.tensor", "torch.as_tensor", "torch.zeros", "torch.ones", "torch.full", "torch.eye",
+    "torch.arange", "torch.empty", "torch.zeros_like", "torch.ones_like", "torch.full_like",
+    "torch.empty_like", "torch.Tensor.new_zeros", "torch.Tensor.new_ones",
+    "torch.Tensor.new_full", "torch.Tensor.new_empty", "torch.Tensor.new_tensor",
+    "torch.Tensor.zero_", "torch.Tensor.fill_", "torch.Tensor.copy_",
+    "torch.Tensor.__getitem__", "torch.Tensor.__setitem__", "torch.Tensor.select",
+    "torch.narrow", "torch.Tensor.narrow", "torch.index_select", "torch.Tensor.index_select",
+    "torch.reshape", "torch.Tensor.reshape", "torch.Tensor.view", "torch.Tensor.view_as",
+    "torch.flatten", "torch.Tensor.flatten", "torch.Tensor.unflatten", "torch.unsqueeze",
+    "torch.Tensor.unsqueeze", "torch.squeeze", "torch.Tensor.squeeze", "torch.permute",
+    "torch.Tensor.permute", "torch.transpose", "torch.Tensor.transpose", "torch.Tensor.t",
+    "torch.movedim", "torch.Tensor.movedim", "torch.Tensor.contiguous", "torch.Tensor.expand",
+    "torch.Tensor.expand_as", "torch.Tensor.repeat", "torch.repeat_interleave",
+    "torch.Tensor.repeat_interleave", "torch.tile", "torch.Tensor.tile", "torch.flip",
+    "torch.Tensor.flip", "torch.cat", "torch.concat", "torch.concatenate", "torch.stack",
+    "torch.split", "torch.Tensor.split", "torch.chunk", "torch.Tensor.chunk", "torch.unbind",
+    "torch.Tensor.unbind", "torch.diag_embed", "torch.block_diag",
+    "torch.nn.functional.one_hot", "torch.Tensor.to", "torch.Tensor.float",
+    "torch.Tensor.double", "torch.Tensor.type_as", "torch.Tensor.clone", "torch.Tensor.detach",
+    "torch.Tensor.cpu", "torch.Tensor.cuda", "torch.Tensor.requires_grad_",
+    "torch.Tensor.is_contiguous", "torch.Tensor.is_floating_point",
+    "torch._C._nn._parse_to", "torch._has_compatible_shallow_copy_type",
+    "torch._C._set_grad_enabled", "torch.nn.init.kaiming_uniform_", "torch.nn.init.uniform_",
+    "torch.nn.init.zeros_", "torch.nn.init.ones_", "torch.nn.init.constant_",
+)  # fmt: skip
+# Reading a tensor's size, type or device.
+_METADATA = (
+    "torch.Tensor.size", "torch.Tensor.dim", "torch.Tensor.numel", "torch.Tensor.__len__",
+    "torch.Tensor.__repr__", "torch.Tensor.__format__",
+)  # fmt: skip
+
+
+def _torch_name(func: Any) -> str:
+    """How a message names a PyTorch function (``torch.abs``, ``Tensor.abs``, ...)."""
+    name = getattr(func, "__name__", None) or repr(func)
+    owner = getattr(func, "__qualname__", "").split(".")[0]
+    if owner in ("TensorBase", "Tensor"):
+        return f"Tensor.{name}"
+    module = getattr(func, "__module__", None)
+    return f"{module or 'torch'}.{name}".replace("torch._C._VariableFunctions", "torch")
+
+
+class _Only(torch.overrides.TorchFunctionMode):
+    """Refuses every PyTorch function that is not allowed."""
+
+    def __init__(self, allowed: set, what: str, hint: str) -> None:
+        super().__init__()
+        self.allowed, self.what, self.hint = allowed, what, hint
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        # reading or setting an attribute (x.shape, x.device, layer.weight.data = ...)
+        if func not in self.allowed and getattr(func, "__name__", "") not in ("__get__", "__set__"):
+            raise CheckFailed(
+                f"{self.what} used {_torch_name(func)}, which this exercise does not allow"
+                + (f": {self.hint}" if self.hint else "")
+            )
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def only(*names: str, what: str, hint: str = "") -> Iterator[None]:
+    """Inside the ``with`` block, only the named PyTorch functions may run.
+
+    Every PyTorch operation the answer runs is seen by a ``TorchFunctionMode``, however the
+    answer reaches it (a name, an alias, a tensor method, an operator such as ``a - b``, a
+    layer); one that is not in ``names`` fails with :class:`CheckFailed` naming it. Reading
+    a tensor's shape, dtype or device is always allowed. Python arithmetic is not PyTorch
+    and is not seen.
+
+    Args:
+        names: dotted paths of the allowed functions, e.g. ``*RELU, *TENSOR_ARITHMETIC``.
+        what: the answer being checked, named in the message.
+        hint: appended to the message, e.g. ``"use F.relu and +, -, *, /"``.
+
+    Raises:
+        ValueError: if a name cannot be resolved.
+    """
+    allowed = set()
+    for dotted in (*names, *_METADATA):
+        owner, attribute = _resolve(dotted)
+        if not hasattr(owner, attribute):
+            raise ValueError(f"{dotted!r} does not exist")
+        allowed.add(getattr(owner, attribute))
+    with _Only(allowed, what, hint):
         yield
 
 

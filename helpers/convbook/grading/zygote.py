@@ -244,6 +244,10 @@ def serve(fd: int) -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        # a fork cannot use a CUDA context made before it: let each kernel start on its own
+        raise SystemExit("zygote: CUDA was initialized while importing; not forking kernels")
     saved = {signum: signal.getsignal(signum) for signum in _IGNORED}
     for signum in _IGNORED:
         signal.signal(signum, signal.SIG_IGN)

@@ -312,4 +312,60 @@ def avg_pool_conv(X, kernel_size, stride, padding):
     return smooth(X, kernel_size, stride, padding)
 """,
     },
+    {
+        "cell": "max_relu",
+        "why": "(a + b + |a - b|) / 2 with Tensor.abs: right values, not from ReLU and arithmetic",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 5,
+        "source": """
+def max_relu(a, b):
+    return (a + b + (a - b).abs()) / 2
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "picks with comparison masks (Tensor.ge, Tensor.lt), not with ReLU",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 6,
+        "source": """
+def max_relu(a, b):
+    return a * (a >= b) + b * (a < b)
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot convolution, then the largest value by Tensor.kthvalue instead of ReLU",
+        "tests": ["test_max_pool_conv"],
+        "round": 5,
+        "source": """
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    one_hot = torch.eye(k, dtype=X.dtype, device=X.device).reshape(k, 1, size, size)
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), one_hot, stride=size)
+    best = parts.kthvalue(k, dim=1).values
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "a layer made with nn.Conv2d and its weights set by hand, combined by max_relu",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    conv = nn.Conv2d(1, k, size, stride=size, bias=False).to(X.device, X.dtype)
+    with torch.no_grad():
+        conv.weight.zero_()
+        for position in range(k):
+            conv.weight[position, 0, position // size, position % size] = 1.0
+    parts = conv(X.reshape(n * c, 1, h, w))
+    best = parts[:, 0]
+    for position in range(1, k):
+        best = max_relu(best, parts[:, position])
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
 ]
