@@ -276,3 +276,24 @@ def test_on_device_holds_its_rule_during_the_call_but_not_while_moving_inputs():
     rule = only(*RELU, *TENSOR_ARITHMETIC, what="max_relu")
     with pytest.raises(CheckFailed, match="Tensor.abs"):
         on_device(lambda a, b: (a + b + (a - b).abs()) / 2, a, b, device="meta", rule=rule)
+
+
+def test_no_rule_can_be_escaped_by_starting_another_process():
+    import os
+    import subprocess
+    import sys
+
+    def count_in_a_child():
+        return int(subprocess.check_output([sys.executable, "-c", "print(6 * 7)"]))
+
+    rules = [
+        lambda: arithmetic_only("the count"),
+        lambda: only(*RELU, what="the count"),
+        lambda: forbid("torch.max"),
+    ]
+    for rule in rules:
+        for escape in (count_in_a_child, lambda: os.system("true")):
+            with pytest.raises(CheckFailed, match="started another process"):
+                with rule():
+                    escape()
+    assert count_in_a_child() == 42  # outside a check nothing is refused

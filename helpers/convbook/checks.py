@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import numbers
 import re
+import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -298,6 +299,39 @@ class _Blocked(torch.overrides.TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+# Starting a process (or running a program) while a rule is checked would run the answer's
+# work where no TorchFunctionMode sees it. Python reports these as audit events; the hook
+# below refuses them while any rule of this module is in force.
+_PROCESS_EVENTS = {
+    "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+    "subprocess.Popen", "pty.spawn", "os.startfile",
+}  # fmt: skip
+_rules_in_force = 0
+
+
+def _refuse_processes(event: str, args: tuple) -> None:
+    if _rules_in_force and event in _PROCESS_EVENTS:
+        raise CheckFailed(
+            f"the answer started another process ({event}) while it was checked; the rules"
+            " of this exercise must hold for all of its work, so do it in the function itself"
+        )
+
+
+sys.addaudithook(_refuse_processes)
+
+
+@contextlib.contextmanager
+def _rule(mode: torch.overrides.TorchFunctionMode) -> Iterator[None]:
+    """``mode`` in force, and no new process, for the duration of the block."""
+    global _rules_in_force
+    _rules_in_force += 1
+    try:
+        with mode:
+            yield
+    finally:
+        _rules_in_force -= 1
+
+
 class _NoTorch(torch.overrides.TorchFunctionMode):
     """Refuses every PyTorch function: creating a tensor, a layer or a model, or computing
     with one."""
@@ -326,7 +360,7 @@ def arithmetic_only(what: str) -> Iterator[None]:
     Args:
         what: the answer being checked, named in the message.
     """
-    with _NoTorch(what):
+    with _rule(_NoTorch(what)):
         yield
 
 
@@ -441,7 +475,7 @@ def only(*names: str, what: str, hint: str = "") -> Iterator[None]:
         if not hasattr(owner, attribute):
             raise ValueError(f"{dotted!r} does not exist")
         allowed.add(getattr(owner, attribute))
-    with _Only(allowed, what, hint):
+    with _rule(_Only(allowed, what, hint)):
         yield
 
 
@@ -507,7 +541,7 @@ def forbid(*names: str, hint: str = "") -> Iterator[None]:
                 raise CheckFailed(_refusal(_name, hint))
 
             setattr(owner, attribute, blocked)
-        with mode:
+        with _rule(mode):
             yield
     finally:
         for function, code in reversed(codes):

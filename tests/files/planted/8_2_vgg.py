@@ -240,4 +240,25 @@ def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
     return sum(p.numel() for p in net.parameters())
 """,
     },
+    {
+        "cell": "vgg_param_count",
+        "why": "right numbers, against the rule: a child process builds the model and counts",
+        "tests": ["test_vgg_param_count"],
+        "round": 5,
+        "source": """
+import subprocess
+import sys
+
+
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    script = (
+        "import torch\\n"
+        "from convbook.models.vgg import VGG\\n"
+        f"net = VGG({list(arch)!r}, num_classes={num_classes})\\n"
+        f"net(torch.zeros(1, {in_channels}, {image_size}, {image_size}))\\n"
+        "print(sum(p.numel() for p in net.parameters()))"
+    )
+    return int(subprocess.check_output([sys.executable, "-c", script]))
+""",
+    },
 ]
