@@ -270,7 +270,11 @@ def on_device(
 
 
 def _resolve(dotted: str) -> tuple[Any, str]:
-    """``"torch.nn.functional.avg_pool2d"`` -> (the ``torch.nn.functional`` module, name)."""
+    """``"torch.nn.functional.avg_pool2d"`` -> (the ``torch.nn.functional`` module, name).
+
+    Raises:
+        ValueError: if the path does not lead to an existing attribute.
+    """
     parts = dotted.split(".")
     for split in range(len(parts) - 1, 0, -1):
         try:
@@ -279,6 +283,8 @@ def _resolve(dotted: str) -> tuple[Any, str]:
             continue
         for attribute in parts[split:-1]:
             owner = getattr(owner, attribute)
+        if not hasattr(owner, parts[-1]):
+            raise ValueError(f"{dotted!r} does not exist")
         return owner, parts[-1]
     raise ValueError(f"cannot resolve {dotted!r}: give a dotted path such as 'torch.max'")
 
@@ -471,10 +477,7 @@ def only(*names: str, what: str, hint: str = "") -> Iterator[None]:
     """
     allowed = set()
     for dotted in (*names, *_METADATA):
-        owner, attribute = _resolve(dotted)
-        if not hasattr(owner, attribute):
-            raise ValueError(f"{dotted!r} does not exist")
-        allowed.add(getattr(owner, attribute))
+        allowed.add(getattr(*_resolve(dotted)))
     with _rule(_Only(allowed, what, hint)):
         yield
 
@@ -523,8 +526,6 @@ def forbid(*names: str, hint: str = "") -> Iterator[None]:
     targets = []
     for dotted in names:
         owner, attribute = _resolve(dotted)
-        if not hasattr(owner, attribute):
-            raise ValueError(f"{dotted!r} does not exist")
         targets.append((dotted, owner, attribute, getattr(owner, attribute)))
 
     saved, codes = [], []

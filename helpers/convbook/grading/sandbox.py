@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "KernelJail", "Zygote", "missing", "worker_prefix"]
+__all__ = ["ENV_PREFIX", "KernelJail", "Lines", "Zygote", "missing", "wipe", "worker_prefix"]
 
 ENV_PREFIX = "CONVBOOK_JAIL_"
 _ROOT_PREFIX = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
@@ -194,11 +194,10 @@ class Zygote:
     def empty_submission(self) -> None:
         """Remove the previous notebook's files. Only what is inside: the jail holds the
         folder itself mounted, and a new folder of that name would not be seen there."""
-        for entry in self.submission.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        wipe(self.submission)
+        left = [entry.name for entry in self.submission.iterdir()]
+        if left:
+            raise OSError(f"could not empty the kernels' folder {self.submission}: {left}")
 
     def pids(self) -> set[int]:
         """Its processes (bubblewrap's and its own), as the worker sees them."""
@@ -414,6 +413,44 @@ def bwrap_command(
     ]  # fmt: skip
 
 
+def wipe(folder: str | Path) -> None:
+    """Remove everything inside ``folder`` (not the folder), whatever its permissions."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                wipe(entry.path)
+                os.rmdir(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+class Lines:
+    """JSON messages, one per line, over a socket (the launcher's talk with the zygote)."""
+
+    def __init__(self, conn) -> None:
+        self.conn, self.buffer = conn, b""
+
+    def send(self, message: dict) -> None:
+        self.conn.sendall((json.dumps(message) + "\n").encode())
+
+    def read(self) -> dict | None:
+        """The next message; None at end of file. Blocks (up to the socket's timeout)."""
+        while b"\n" not in self.buffer:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+
 def _group_procs(name: str) -> list[int]:
     """The processes in the kernel cgroup ``name`` (pids controller), as seen from here."""
     base = _own_cgroup("pids")
@@ -450,17 +487,7 @@ def _kernel_from_zygote(
         return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.settimeout(float(settings.get("ZYGOTE_WAIT", "60")))  # it may still be importing
-    buffer = b""
-
-    def read() -> dict | None:
-        nonlocal buffer
-        while b"\n" not in buffer:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            buffer += chunk
-        line, buffer = buffer.split(b"\n", 1)
-        return json.loads(line)
+    lines = Lines(conn)
 
     try:
         conn.connect(settings["ZYGOTE"])
@@ -479,21 +506,21 @@ def _kernel_from_zygote(
             "threads": int(settings.get("THREADS", "1")),
             "wipe": [settings["HOME"], "/tmp", "/dev/shm"],
         }
-        conn.sendall((json.dumps(request) + "\n").encode())
-        reply = read()
+        lines.send(request)
+        reply = lines.read()
         outer = _outer_pid(_group_procs(settings["ZYGOTE_CGROUP"]), reply["pid"]) if reply else None
         if outer is None:
             return None  # closing the connection kills the fork
         for group in groups:  # before the fork runs anything of the notebook's
             (group / "cgroup.procs").write_text(str(outer))
-        conn.sendall(b'{"go": true}\n')
+        lines.send({"go": True})
     except (OSError, ValueError, KeyError, TypeError):
         conn.close()
         return None
 
     def forward(signum, _frame) -> None:
         try:
-            conn.sendall((json.dumps({"signal": signum}) + "\n").encode())
+            lines.send({"signal": signum})
         except OSError:
             pass
 
@@ -502,7 +529,7 @@ def _kernel_from_zygote(
     conn.settimeout(None)
     while True:  # this process stands for the kernel: it ends when the kernel does
         try:
-            message = read()
+            message = lines.read()
         except InterruptedError:
             continue
         except (OSError, ValueError):

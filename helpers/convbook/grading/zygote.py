@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib
-import json
 import os
 import resource
 import select
@@ -40,6 +39,8 @@ import signal
 import socket
 import sys
 import time
+
+from convbook.grading.sandbox import Lines, wipe
 
 __all__ = ["PRELOAD", "serve"]
 
@@ -73,24 +74,6 @@ def _not_dumpable() -> None:
         pass
 
 
-def _wipe(folder: str) -> None:
-    """Remove everything inside ``folder`` (not the folder), whatever its permissions."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                os.chmod(entry.path, 0o700)
-                _wipe(entry.path)
-                os.rmdir(entry.path)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            pass
-
-
 def _become_kernel(request: dict, saved: dict) -> None:
     """In the fork: take the notebook's limits, folders and environment, then run ipykernel."""
     for signum, handler in saved.items():
@@ -98,7 +81,7 @@ def _become_kernel(request: dict, saved: dict) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large file is an error, not a kill
     os.setsid()
     for folder in request.get("wipe", []):
-        _wipe(folder)
+        wipe(folder)
     for name, value in request.get("limits", {}).items():
         kind = getattr(resource, name)
         resource.setrlimit(kind, tuple(value))
@@ -129,27 +112,6 @@ def _become_kernel(request: dict, saved: dict) -> None:
     kernelapp.launch_new_instance()
 
 
-def _send(conn: socket.socket, message: dict) -> None:
-    conn.sendall((json.dumps(message) + "\n").encode())
-
-
-class _Lines:
-    """JSON lines from a socket."""
-
-    def __init__(self, conn: socket.socket) -> None:
-        self.conn, self.buffer = conn, b""
-
-    def read(self) -> dict | None:
-        """The next message; None at end of file. Blocks."""
-        while b"\n" not in self.buffer:
-            chunk = self.conn.recv(65536)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
-
-
 def _kill(pid: int) -> None:
     for target in (-pid, pid):  # its process group (it called setsid), then itself
         try:
@@ -159,7 +121,7 @@ def _kill(pid: int) -> None:
 
 
 def _serve_one(listener: socket.socket, conn: socket.socket, saved: dict) -> None:
-    lines = _Lines(conn)
+    lines = Lines(conn)
     request = lines.read()
     if request is None:
         return
@@ -188,7 +150,7 @@ def _serve_one(listener: socket.socket, conn: socket.socket, saved: dict) -> Non
             os._exit(code)
     os.close(ready_r)
     try:
-        _send(conn, {"pid": pid})
+        lines.send({"pid": pid})
         answer = lines.read()
         if not answer or not answer.get("go"):
             _kill(pid)
@@ -199,7 +161,7 @@ def _serve_one(listener: socket.socket, conn: socket.socket, saved: dict) -> Non
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
-                _send(conn, {"exit": os.waitstatus_to_exitcode(status)})
+                lines.send({"exit": os.waitstatus_to_exitcode(status)})
                 return
             readable = b"\n" in lines.buffer or select.select([conn], [], [], 0.1)[0]
             if readable:
