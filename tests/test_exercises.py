@@ -399,12 +399,10 @@ def hidden_failures(graded: dict, slug: str) -> list[dict]:
             begin = next(i for i, line in enumerate(lines, 1) if "BEGIN HIDDEN TESTS" in line)
             end = next(i for i, line in enumerate(lines, 1) if "END HIDDEN TESTS" in line)
             hidden = [line.strip() for line in lines[begin : end - 1] if line.strip()]
+            frames = cell.metadata.get("convbook", {}).get("failed_at_lines", [])
             for output in cell.get("outputs", []):
                 if output.get("output_type") != "error":
                     continue
-                frames = re.findall(
-                    rf"<{re.escape(grade_id)}>(?:\x1b\[[0-9;]*m)*:(\d+)", "".join(output.traceback)
-                )
                 if any(begin < int(line) < end for line in frames):
                     found.append(
                         {

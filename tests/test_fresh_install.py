@@ -257,11 +257,14 @@ def graded(setup_cell_run, runtime: Runtime, wheel: Path, convbook_grade) -> dic
     out = runtime.root / "graded"
     command = [runtime.venv / "bin" / "convbook", "grade", submissions, "--out", out,
                "--solutions", ROOT / "solutions", "--no-progress", "--jobs", "2"]  # fmt: skip
+    # the instructor's shell holds secrets: no kernel may see them (an allow-list of variables)
+    env = {**runtime.env, "DATABASE_URL": f"postgresql://grader:{attacks.SECRET}@db/course",
+           "GH_PAT": f"ghp_{attacks.SECRET}"}  # fmt: skip
     # cwd: not the checkout, nothing may come from it but --solutions
-    done, rows = convbook_grade(command, out, env=runtime.env, cwd=runtime.root)
+    done, rows = convbook_grade(command, out, env=env, cwd=runtime.root)
     return {"rows": rows, "out": out, "stdout": done.stdout, "kinds": attacks.KINDS,
             "slug": attacks.SLUG, "hidden_line": attacks.HIDDEN_LINE,
-            "assignment_of": attacks.assignment_of}  # fmt: skip
+            "secret": attacks.SECRET, "assignment_of": attacks.assignment_of}  # fmt: skip
 
 
 def _autograded_points(row: dict) -> tuple[float, float]:
@@ -296,7 +299,10 @@ def _outputs(path: Path) -> str:
 
 
 def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
-    assert len(graded["kinds"]) >= 25
+    """Every kind of the corpus through the wheel's console script: no wrong answer earns a
+    point, no honest one loses one, no hidden line or secret reaches an output or a page,
+    and every output and page stays within its cap."""
+    assert len(graded["kinds"]) >= 50
     problems = []
     for name, kind in graded["kinds"].items():
         expect, slug = kind[1], graded["assignment_of"](kind)
@@ -314,6 +320,16 @@ def test_no_attack_earns_a_point_or_sees_a_hidden_test(graded):
                     problems.append(f"{name}: {outputs[outputs.index(marker) :][:200]}")
             if graded["hidden_line"] in outputs:
                 problems.append(f"{name}: a hidden test line is in its output")
+            if graded["secret"] in outputs:
+                problems.append(f"{name}: the instructor's secret is in its output")
+            if path.stat().st_size > 3_000_000:
+                problems.append(f"{name}: its graded notebook has {path.stat().st_size} bytes")
+        page = graded["out"] / "feedback" / name / slug / f"{slug}.html"
+        text = page.read_text(encoding="utf-8")
+        if graded["hidden_line"] in text or graded["secret"] in text:
+            problems.append(f"{name}: its feedback page shows a hidden line or a secret")
+        if len(text) > 4_000_000:
+            problems.append(f"{name}: its feedback page has {len(text)} characters")
     assert not problems, "\n".join(problems)
 
 

@@ -132,3 +132,26 @@ def test_every_exercise_opens_with_the_shared_intro_and_all_its_points(path: Pat
     assert f"**Points.** {points:g} in all" in intro.source, "a graded cell is missing"
     for answer in INTRO["answers"](nb):
         assert f"`{answer['grade_id']}` | {answer['points']:g} |" in intro.source
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=_ids(EXERCISES))
+def test_the_points_table_credits_each_test_to_the_answer_it_calls(path: Path):
+    """A test's points go to an answer its code names (8.3 once listed an answer graded by
+    a 2-point test as 0 points for an instructor)."""
+    nb = _read(ROOT / "solutions" / path.stem / f"{path.stem}.ipynb")
+    code = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    }
+    for answer in INTRO["answers"](nb):
+        for test in answer["tests"]:
+            named = answer["bound"] & set(re.findall(r"\b\w+\b", code[test]))
+            assert named, f"{test} is credited to {answer['grade_id']} but never names it"
+        if not answer["tests"]:
+            cell = next(
+                c
+                for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == answer["grade_id"]
+            )
+            assert cell.cell_type == "markdown", f"{answer['grade_id']} is code no test grades"

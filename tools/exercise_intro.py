@@ -6,8 +6,9 @@
 - In ``solutions/<slug>/<slug>.ipynb``, the cell after the title links back to the
   chapter's section, then says how the notebook works (``HOW``, the same text in every
   notebook) and lists each answer with its section, points and grader, read from the
-  nbgrader metadata: an answer cell is worth the points of the test cells that follow it
-  (up to the next answer), or its own points when a person grades it.
+  nbgrader metadata: an answer cell is worth the points of the test cells that grade it
+  (a test grades the nearest answer before it whose name its code uses), or its own
+  points when a person grades it.
   ``python tools/release.py`` carries the cell into ``exercises/``.
 - ``chapters/<slug>.ipynb`` ends with a cell that links to its exercise notebook.
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 from pathlib import Path
@@ -22,6 +24,8 @@ from pathlib import Path
 import nbformat
 
 from convbook.grading.feedback import sections
+from convbook.grading.restore import answer_names as grading_names
+from convbook.grading.rules import python_of
 
 REPO = Path(__file__).resolve().parents[1]
 CELL_ID = "how-this-notebook-works"
@@ -44,18 +48,30 @@ def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """The names a code cell binds at its top level, and every name it uses."""
+    tree = ast.parse(python_of(source))
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return set(grading_names(tree)), used
+
+
 def answers(nb: nbformat.NotebookNode) -> list[dict]:
-    """Each answer cell: its section, grade id, points, and the tests that grade it."""
+    """Each answer cell: its section, grade id, points, and the tests that grade it (a test
+    grades the nearest answer before it whose names its code uses; else the one just
+    before it)."""
     found = []
     for cell, section in zip(nb.cells, sections(nb), strict=True):
         meta = _nbgrader(cell)
         if meta.get("solution"):
             manual = bool(meta.get("grade"))
-            found.append(dict(section=section, grade_id=meta["grade_id"], tests=[],
+            bound = _names(cell.source)[0] if cell.cell_type == "code" else set()
+            found.append(dict(section=section, grade_id=meta["grade_id"], tests=[], bound=bound,
                               points=float(meta.get("points", 0)) if manual else 0.0))  # fmt: skip
         elif meta.get("grade") and cell.cell_type == "code" and found:
-            found[-1]["tests"].append(meta["grade_id"])
-            found[-1]["points"] += float(meta.get("points", 0))
+            used = _names(cell.source)[1]
+            graded = next((row for row in reversed(found) if row["bound"] & used), found[-1])
+            graded["tests"].append(meta["grade_id"])
+            graded["points"] += float(meta.get("points", 0))
     return found
 
 

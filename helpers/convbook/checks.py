@@ -3,40 +3,73 @@
 A failed check raises :class:`CheckFailed` with a message meant for the student: what was
 checked, what was expected and what the answer gave. nbgrader then shows that message in
 the feedback instead of a bare ``AssertionError``.
+
+The same test code runs in two places. In the student's own kernel (the visible checks of
+the release, and the solution notebooks under nbval) every answer is a local object. When
+``convbook grade`` grades a notebook, the test runs in the grader's process instead
+(``convbook.grading.harness``), and each answer is a proxy for the object in the student's
+kernel: calling it sends the inputs there and brings plain data back. The functions here
+work alike on both (``on_device``, the rules and the module helpers of ``convbook.probes``
+ask the grader to do the remote part); comparisons always happen where the test runs.
 """
 
+from __future__ import annotations
+
 import contextlib
-import importlib
 import numbers
 import re
 import sys
-import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from convbook.allowed import (
+    CONVOLUTION,
+    RELU,
+    TENSOR_ARITHMETIC,
+    TENSOR_BUILDING,
+    resolve,
+    trace_forbid,
+    trace_no_torch,
+    trace_only,
+)
 from convbook.device import try_gpu
 
 __all__ = [
-    "CONVOLUTION",
-    "RELU",
-    "TENSOR_ARITHMETIC",
-    "TENSOR_BUILDING",
-    "CheckFailed",
-    "arithmetic_only",
-    "assert_close_to",
-    "assert_equal",
-    "forbid",
-    "on_device",
-    "only",
-    "parameter_count",
-]
+    "CONVOLUTION", "RELU", "TENSOR_ARITHMETIC", "TENSOR_BUILDING", "CheckFailed",
+    "arithmetic_only", "as_number", "assert_close_to", "assert_equal", "forbid",
+    "graded_by", "on_device", "only", "parameter_count",
+]  # fmt: skip
 
 
 class CheckFailed(AssertionError):
     """An exercise answer is wrong; the message says what was expected and what came back."""
+
+
+_harness = None  # the grader, while it runs a test in its own process (see graded_by)
+
+
+@contextlib.contextmanager
+def graded_by(harness: Any) -> Iterator[None]:
+    """Inside the block, answers are the grader's proxies and rules are the grader's."""
+    global _harness
+    previous, _harness = _harness, harness
+    try:
+        yield
+    finally:
+        _harness = previous
+
+
+def remote(value: Any) -> bool:
+    """Whether ``value`` stands for an object in the student's kernel (while grading)."""
+    return _harness is not None and type(value).__module__ == "convbook.grading.harness"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 300 else text[:300] + "..."
 
 
 def _as_tensor(value: Any, what: str) -> Tensor:
@@ -45,6 +78,9 @@ def _as_tensor(value: Any, what: str) -> Tensor:
     if isinstance(value, Tensor):
         with torch._C.DisableTorchFunctionSubclass():
             return value.as_subclass(Tensor).detach().clone()
+    if remote(value) or not isinstance(value, (numbers.Number, list, tuple)):
+        if not (hasattr(value, "__array__") and not remote(value)):
+            raise CheckFailed(f"{what}: expected a tensor, got {_short(value)}")
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -100,39 +136,34 @@ def assert_close_to(
 def assert_equal(expected: Any, got: Any, what: str) -> None:
     """Check an exact value: a shape, a count, a tuple of ints.
 
-    Tensors and lists are compared as tuples, so ``torch.Size([2, 2])`` equals ``(2, 2)``.
-
-    Args:
-        expected: the reference value.
-        got: the student's value.
-        what: how the message names the value.
+    Tensors, lists and tuples are compared as tuples (``torch.Size([2, 2])``, ``[2, 2]``
+    and ``(2, 2)`` are the same pair), and NumPy numbers as numbers.
 
     Raises:
         CheckFailed: if the values differ.
     """
-
     if _plain(got, what) != _plain(expected, what):
-        raise CheckFailed(f"{what}: expected {expected!r}, got {got!r}")
+        raise CheckFailed(f"{what}: expected {_short(expected)}, got {_short(got)}")
 
 
-def parameter_count(module: torch.nn.Module, conv_biases: bool = True) -> int:
-    """The number of parameters of ``module``, with or without the convolutions' biases.
+def as_number(value: Any, what: str) -> float:
+    """``value`` as a Python number: an int, a float, a NumPy number or a one-element
+    tensor. A bool is not a number here.
 
-    Leaving the biases out lets a check accept both choices for a convolution followed by
-    batch normalization, where a bias adds nothing (section 8.5).
+    Raises:
+        CheckFailed: for anything else.
     """
-    return sum(
-        parameter.numel()
-        for layer in module.modules()
-        for name, parameter in layer.named_parameters(recurse=False)
-        if conv_biases or name != "bias" or not isinstance(layer, torch.nn.modules.conv._ConvNd)
-    )
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.dtype == torch.bool:
+        return _as_tensor(value, what).item()
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, getattr(
+            sys.modules.get("numpy"), "bool_", bool))):  # fmt: skip
+        return float(value) if not isinstance(value, numbers.Integral) else int(value)
+    raise CheckFailed(f"{what} should be a number, got {_short(value)}")
 
 
 def _plain(value: Any, what: str) -> Any:
     """``value`` as built-in numbers, strings, tuples and dicts, so that the comparison is
-    Python's own and no answer's ``__eq__`` (tensors, sequences and ``torch.Size`` become
-    tuples; a one-element tensor its number)."""
+    Python's own and no answer's ``__eq__``."""
     if type(value) in (int, float, bool, str, complex, type(None)) or isinstance(value, type):
         return value
     if isinstance(value, Tensor):
@@ -146,10 +177,27 @@ def _plain(value: Any, what: str) -> Any:
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    raise CheckFailed(
-        f"{what}: expected a number, string, tuple or dict, got {type(value).__name__}"
-    )
+    raise CheckFailed(f"{what}: expected a number, string, tuple or dict, got {_short(value)}")
 
+
+def parameter_count(module: Any, conv_biases: bool = True) -> int:
+    """The number of parameters of ``module``, with or without the convolutions' biases.
+
+    Leaving the biases out lets a check accept both choices for a convolution followed by
+    batch normalization, where a bias adds nothing (section 8.5).
+    """
+    from convbook.probes import structure
+
+    total = 0
+    for layer in structure(module):
+        conv = "torch.nn.modules.conv._ConvNd" in layer["mro"]
+        for name, shape in layer["parameters"].items():
+            if shape is not None and (conv_biases or name != "bias" or not conv):
+                total += int(torch.Size(shape).numel())
+    return total
+
+
+# -- devices ---------------------------------------------------------------------------------
 
 # PyTorch's ways of saying that one operation got tensors on two devices (CUDA, MPS, meta),
 # or that a tensor must first be copied to the CPU (``.numpy()`` on a GPU tensor).
@@ -211,37 +259,49 @@ def _stray(value: Any, device: torch.device, where: str) -> tuple[str, torch.dev
     return None
 
 
+def _device_failure(error: Exception, device: Any, what: str) -> CheckFailed | None:
+    pattern = _DEVICE_TYPE_ERROR if isinstance(error, TypeError) else _DEVICE_ERROR
+    if not pattern.search(str(error)) or _NOT_A_MIX.search(str(error)):
+        return None
+    said = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return CheckFailed(
+        f"{what}: run on {device} with its inputs there, it failed: it mixed them with "
+        f"tensors it made on another device (or took them off it, as .numpy() does); {_HOW}.\n"
+        f"PyTorch said: {said}"
+    )
+
+
 def on_device(
     fn: Callable[..., Any],
     *args: Any,
     device: torch.device | str | None = None,
     what: str | None = None,
-    rule: contextlib.AbstractContextManager | None = None,
+    rule: Any = None,
 ) -> Any:
     """Call ``fn(*args)`` with every tensor on ``device``, and check it stays there.
 
     Tensor arguments (also inside lists, tuples and dicts) are copied to ``device``;
     module arguments, and ``fn`` itself when it is a module, are moved there in place, as
-    by ``module.to(device)``. On a CPU-only machine this is a plain call. On ``meta`` no
-    value is computed: only the devices are checked (values are compared elsewhere, after
-    moving the result to the CPU).
+    by ``module.to(device)``. On a CPU-only machine this is a plain call. While grading,
+    all of this happens in the student's kernel, on its device.
 
     Args:
         fn: the answer: a function, or a module to run forward.
         args: its arguments.
         device: where to run it; by default ``try_gpu()``, the GPU if there is one.
         what: how the message names the call; by default the name of ``fn``.
-        rule: a check to hold during the call only, not while the inputs are moved (for
-            example ``only(...)``).
+        rule: a rule (``only(...)``, ``forbid(...)``) to hold during the call only.
 
     Returns:
-        What ``fn`` returns, on ``device``.
+        What ``fn`` returns (on ``device``; while grading, its values on the CPU).
 
     Raises:
         CheckFailed: if the call fails because it mixes devices (it made a tensor or a
             layer on the CPU, say), or if a tensor it returns (also inside a tuple, list,
             dict or module) is on another device.
     """
+    if _harness is not None:
+        return _harness_on_device(fn, args, what, rule)
     device = try_gpu() if device is None else torch.device(device)
     what = what or getattr(fn, "__name__", type(fn).__name__)
     fn = _move(fn, device)
@@ -250,16 +310,10 @@ def on_device(
         with rule if rule is not None else contextlib.nullcontext():
             result = fn(*args)
     except (RuntimeError, TypeError, NotImplementedError) as error:
-        pattern = _DEVICE_TYPE_ERROR if isinstance(error, TypeError) else _DEVICE_ERROR
-        if not pattern.search(str(error)) or _NOT_A_MIX.search(str(error)):
+        failure = _device_failure(error, device, what)
+        if failure is None:
             raise
-        said = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise CheckFailed(
-            f"{what}: run on {device} with its inputs there, it failed: it mixed them with "
-            f"tensors it made on another device (or took them off it, as .numpy() does); "
-            f"{_HOW}.\n"
-            f"PyTorch said: {said}"
-        ) from None
+        raise failure from None
     stray = _stray(result, device, "the result")
     if stray is not None:
         where, found = stray
@@ -269,203 +323,127 @@ def on_device(
     return result
 
 
-def _resolve(dotted: str) -> tuple[Any, str]:
-    """``"torch.nn.functional.avg_pool2d"`` -> (the ``torch.nn.functional`` module, name).
-
-    Raises:
-        ValueError: if the path does not lead to an existing attribute.
-    """
-    parts = dotted.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        try:
-            owner: Any = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        for attribute in parts[split:-1]:
-            owner = getattr(owner, attribute)
-        if not hasattr(owner, parts[-1]):
-            raise ValueError(f"{dotted!r} does not exist")
-        return owner, parts[-1]
-    raise ValueError(f"cannot resolve {dotted!r}: give a dotted path such as 'torch.max'")
-
-
-class _Blocked(torch.overrides.TorchFunctionMode):
-    """Refuses calls to the given PyTorch functions, however they are reached: through a
-    name captured before the check (``from torch import max as m``), a tensor method or a
-    layer that calls them."""
-
-    def __init__(self, blocked: dict[Any, str], hint: str) -> None:
-        super().__init__()
-        self.blocked, self.hint = blocked, hint
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = self.blocked.get(func)
-        if name is not None:
-            raise CheckFailed(_refusal(name, self.hint))
-        return func(*args, **(kwargs or {}))
-
-
-# Starting a process (or running a program) while a rule is checked would run the answer's
-# work where no TorchFunctionMode sees it. Python reports these as audit events; the hook
-# below refuses them while any rule of this module is in force.
-_PROCESS_EVENTS = {
-    "os.fork", "os.forkpty", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-    "subprocess.Popen", "pty.spawn", "os.startfile",
-}  # fmt: skip
-_rules_in_force = 0
-
-
-def _refuse_processes(event: str, args: tuple) -> None:
-    if _rules_in_force and event in _PROCESS_EVENTS:
-        raise CheckFailed(
-            f"the answer started another process ({event}) while it was checked; the rules"
-            " of this exercise must hold for all of its work, so do it in the function itself"
-        )
-
-
-sys.addaudithook(_refuse_processes)
-
-
-@contextlib.contextmanager
-def _rule(mode: torch.overrides.TorchFunctionMode) -> Iterator[None]:
-    """``mode`` in force, and no new process, for the duration of the block."""
-    global _rules_in_force
-    _rules_in_force += 1
+def _harness_on_device(fn: Any, args: tuple, what: str | None, rule: Any) -> Any:
+    harness = _harness
+    device = harness.channel.device
+    what = what or repr(fn)
+    ruled = rule.rule if isinstance(rule, _GraderRule) else harness.rule()
+    target = fn.resolve(ruled) if hasattr(fn, "resolve") else fn
+    devices: list = []
     try:
-        with mode:
-            yield
-    finally:
-        _rules_in_force -= 1
+        result = harness.call(target, args, {}, device=True, devices=devices)
+    except (RuntimeError, TypeError, NotImplementedError) as error:
+        failure = _device_failure(error, device, what)
+        if failure is None:
+            raise
+        raise failure from None
+    for _, found in devices:
+        if not _same(torch.device(found), torch.device(device)):
+            raise CheckFailed(
+                f"{what}: run on {device} with its inputs there, a tensor of the result came "
+                f"back on {found}; {_HOW}"
+            )
+    if remote(result) and result.kind.is_module:
+        from convbook.probes import state_of
+
+        held: list = []
+        state_of(result, devices=held)
+        for _, found in held:
+            if not _same(torch.device(found), torch.device(device)):
+                raise CheckFailed(f"{what}: run on {device}, a parameter or buffer of the "
+                                  f"result is on {found}; {_HOW}")  # fmt: skip
+    return result
 
 
-class _NoTorch(torch.overrides.TorchFunctionMode):
-    """Refuses every PyTorch function: creating a tensor, a layer or a model, or computing
-    with one."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__()
-        self.what = what
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, "__name__", None) or repr(func)
-        raise CheckFailed(
-            f"{self.what} must be computed with Python arithmetic only, but it called "
-            f"PyTorch ({name}): work the count out from the sizes, without building "
-            "tensors, layers or models"
-        )
+# -- rules ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def arithmetic_only(what: str) -> Iterator[None]:
-    """Inside the ``with`` block, any PyTorch call fails with :class:`CheckFailed`.
+class _GraderRule:
+    """A rule while grading: it holds for the answers called inside the block, which the
+    grader checks on their source and runs from exactly that source."""
 
-    For answers the instructions ask to compute "with arithmetic only": building the
-    model (on any device, ``meta`` included) and counting its parameters is refused at
-    the level of the operation, whatever name or helper reaches it.
+    def __init__(self, kind: str, names: tuple[str, ...], hint: str, what: str) -> None:
+        from convbook.grading.rules import Rule
+
+        for dotted in names:
+            resolve(dotted)  # a typo in a test is the instructor's to see at once
+        self.rule = Rule(kind, tuple(names), hint, what)
+        self._block = None
+
+    def __enter__(self) -> None:
+        self._block = _harness.ruled(self.rule)
+        self._block.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        block, self._block = self._block, None
+        block.__exit__(*exc)
+
+
+class _LocalRule:
+    """A rule in the student's own kernel: the same source check as the grader's (on the
+    answer named ``what``, as the kernel has it), then the PyTorch trace around the block."""
+
+    def __init__(self, kind: str, names: tuple[str, ...], hint: str, what: str) -> None:
+        for dotted in names:
+            resolve(dotted)
+        self.kind, self.names, self.hint, self.what = kind, tuple(names), hint, what
+        self._trace = None
+
+    def __enter__(self) -> None:
+        if self.what:
+            frame = sys._getframe(1)
+            answer = frame.f_locals.get(self.what, frame.f_globals.get(self.what))
+            if callable(answer):
+                from convbook.grading.rules import Rule, RuleBroken, check_function
+
+                try:
+                    check_function(answer, Rule(self.kind, self.names, self.hint, self.what))
+                except RuleBroken as broken:
+                    raise CheckFailed(f"{self.what}: {broken}") from None
+        if self.kind == "forbid":
+            self._trace = trace_forbid(*self.names, hint=self.hint)
+        elif self.kind == "only":
+            self._trace = trace_only(*self.names, what=self.what, hint=self.hint)
+        else:
+            self._trace = trace_no_torch(self.what)
+        self._trace.__enter__()
+
+    def __exit__(self, *exc) -> bool | None:
+        trace, self._trace = self._trace, None
+        return trace.__exit__(*exc)
+
+
+def _rule(kind: str, names: tuple[str, ...], hint: str, what: str):
+    return (_GraderRule if _harness is not None else _LocalRule)(kind, names, hint, what)
+
+
+def forbid(*names: str, hint: str = "", what: str = ""):
+    """Make functions unavailable to the answer ``what`` inside the ``with`` block.
+
+    The answer's source may not name any of them (by path, alias, method or their last
+    name, ``X.mean()`` included), nor reach anything by a computed name; PyTorch functions
+    are also refused while it runs, however they are reached (a layer that calls them
+    included).
 
     Args:
-        what: the answer being checked, named in the message.
+        names: dotted paths (``"torch.max"``, ``"torch.Tensor.amax"``,
+            ``"torch.nn.functional.avg_pool2d"``, ``"convbook.ops.corr2d"``).
+        hint: appended to the message, e.g. ``"use a convolution instead"``.
+        what: the answer the rule is about (its source is checked).
+
+    Raises:
+        ValueError: if a name cannot be resolved.
     """
-    with _rule(_NoTorch(what)):
-        yield
+    return _rule("forbid", names, hint, what)
 
 
-# Allow-lists for :func:`only`, by what an exercise permits.
-RELU = (
-    "torch.relu", "torch.relu_", "torch.nn.functional.relu", "torch.nn.functional.relu_",
-    "torch.Tensor.relu", "torch.Tensor.relu_",
-)  # fmt: skip
-# Arithmetic on tensors: the four operations, negation and sums (no abs, no comparisons).
-TENSOR_ARITHMETIC = (
-    "torch.add", "torch.sub", "torch.subtract", "torch.rsub", "torch.mul", "torch.multiply",
-    "torch.div", "torch.divide", "torch.true_divide", "torch.neg", "torch.negative",
-    "torch.sum", "torch.Tensor.add", "torch.Tensor.add_", "torch.Tensor.sub",
-    "torch.Tensor.sub_", "torch.Tensor.subtract", "torch.Tensor.mul", "torch.Tensor.mul_",
-    "torch.Tensor.multiply", "torch.Tensor.div", "torch.Tensor.div_", "torch.Tensor.divide",
-    "torch.Tensor.true_divide", "torch.Tensor.neg", "torch.Tensor.neg_",
-    "torch.Tensor.negative", "torch.Tensor.sum", "torch.Tensor.__add__",
-    "torch.Tensor.__radd__", "torch.Tensor.__iadd__", "torch.Tensor.__sub__",
-    "torch.Tensor.__rsub__", "torch.Tensor.__isub__", "torch.Tensor.__mul__",
-    "torch.Tensor.__rmul__", "torch.Tensor.__imul__", "torch.Tensor.__truediv__",
-    "torch.Tensor.__rtruediv__", "torch.Tensor.__itruediv__", "torch.Tensor.__neg__",
-    "torch.Tensor.__pos__",
-)  # fmt: skip
-CONVOLUTION = (
-    "torch.conv1d", "torch.conv2d", "torch.conv3d", "torch.nn.functional.conv1d",
-    "torch.nn.functional.conv2d", "torch.nn.functional.conv3d",
-)  # fmt: skip
-# Building tensors computes no values from the input: creating, filling, indexing,
-# reshaping, joining and splitting, changing dtype or device, and what a layer such as
-# ``nn.Conv2d`` runs when it is made and moved.
-TENSOR_BUILDING = (
-    "torch.tensor", "torch.as_tensor", "torch.zeros", "torch.ones", "torch.full", "torch.eye",
-    "torch.arange", "torch.empty", "torch.zeros_like", "torch.ones_like", "torch.full_like",
-    "torch.empty_like", "torch.Tensor.new_zeros", "torch.Tensor.new_ones",
-    "torch.Tensor.new_full", "torch.Tensor.new_empty", "torch.Tensor.new_tensor",
-    "torch.Tensor.zero_", "torch.Tensor.fill_", "torch.Tensor.copy_",
-    "torch.Tensor.__getitem__", "torch.Tensor.__setitem__", "torch.Tensor.select",
-    "torch.narrow", "torch.Tensor.narrow", "torch.index_select", "torch.Tensor.index_select",
-    "torch.reshape", "torch.Tensor.reshape", "torch.Tensor.view", "torch.Tensor.view_as",
-    "torch.flatten", "torch.Tensor.flatten", "torch.Tensor.unflatten", "torch.unsqueeze",
-    "torch.Tensor.unsqueeze", "torch.squeeze", "torch.Tensor.squeeze", "torch.permute",
-    "torch.Tensor.permute", "torch.transpose", "torch.Tensor.transpose", "torch.Tensor.t",
-    "torch.movedim", "torch.Tensor.movedim", "torch.Tensor.contiguous", "torch.Tensor.expand",
-    "torch.Tensor.expand_as", "torch.Tensor.repeat", "torch.repeat_interleave",
-    "torch.Tensor.repeat_interleave", "torch.tile", "torch.Tensor.tile", "torch.flip",
-    "torch.Tensor.flip", "torch.cat", "torch.concat", "torch.concatenate", "torch.stack",
-    "torch.split", "torch.Tensor.split", "torch.chunk", "torch.Tensor.chunk", "torch.unbind",
-    "torch.Tensor.unbind", "torch.diag_embed", "torch.block_diag",
-    "torch.nn.functional.one_hot", "torch.Tensor.to", "torch.Tensor.float",
-    "torch.Tensor.double", "torch.Tensor.type_as", "torch.Tensor.clone", "torch.Tensor.detach",
-    "torch.Tensor.cpu", "torch.Tensor.cuda", "torch.Tensor.requires_grad_",
-    "torch.Tensor.is_contiguous", "torch.Tensor.is_floating_point",
-    "torch._C._nn._parse_to", "torch._has_compatible_shallow_copy_type",
-    "torch._C._set_grad_enabled", "torch.nn.init.kaiming_uniform_", "torch.nn.init.uniform_",
-    "torch.nn.init.zeros_", "torch.nn.init.ones_", "torch.nn.init.constant_",
-)  # fmt: skip
-# Reading a tensor's size, type or device.
-_METADATA = (
-    "torch.Tensor.size", "torch.Tensor.dim", "torch.Tensor.numel", "torch.Tensor.__len__",
-    "torch.Tensor.__repr__", "torch.Tensor.__format__",
-)  # fmt: skip
+def only(*names: str, what: str, hint: str = ""):
+    """Inside the ``with`` block, the answer ``what`` may use only the named PyTorch
+    functions (and read a tensor's shape, dtype or device).
 
-
-def _torch_name(func: Any) -> str:
-    """How a message names a PyTorch function (``torch.abs``, ``Tensor.abs``, ...)."""
-    name = getattr(func, "__name__", None) or repr(func)
-    owner = getattr(func, "__qualname__", "").split(".")[0]
-    if owner in ("TensorBase", "Tensor"):
-        return f"Tensor.{name}"
-    module = getattr(func, "__module__", None)
-    return f"{module or 'torch'}.{name}".replace("torch._C._VariableFunctions", "torch")
-
-
-class _Only(torch.overrides.TorchFunctionMode):
-    """Refuses every PyTorch function that is not allowed."""
-
-    def __init__(self, allowed: set, what: str, hint: str) -> None:
-        super().__init__()
-        self.allowed, self.what, self.hint = allowed, what, hint
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        # reading or setting an attribute (x.shape, x.device, layer.weight.data = ...)
-        if func not in self.allowed and getattr(func, "__name__", "") not in ("__get__", "__set__"):
-            raise CheckFailed(
-                f"{self.what} used {_torch_name(func)}, which this exercise does not allow"
-                + (f": {self.hint}" if self.hint else "")
-            )
-        return func(*args, **(kwargs or {}))
-
-
-@contextlib.contextmanager
-def only(*names: str, what: str, hint: str = "") -> Iterator[None]:
-    """Inside the ``with`` block, only the named PyTorch functions may run.
-
-    Every PyTorch operation the answer runs is seen by a ``TorchFunctionMode``, however the
-    answer reaches it (a name, an alias, a tensor method, an operator such as ``a - b``, a
-    layer); one that is not in ``names`` fails with :class:`CheckFailed` naming it. Reading
-    a tensor's shape, dtype or device is always allowed. Python arithmetic is not PyTorch
-    and is not seen.
+    Its source may name no other PyTorch function or tensor method, nor reach anything by
+    a computed name; while it runs, any other PyTorch operation fails, however it is
+    reached (``a > b`` is ``Tensor.gt``, ``abs(x)`` is ``Tensor.abs``).
 
     Args:
         names: dotted paths of the allowed functions, e.g. ``*RELU, *TENSOR_ARITHMETIC``.
@@ -475,80 +453,31 @@ def only(*names: str, what: str, hint: str = "") -> Iterator[None]:
     Raises:
         ValueError: if a name cannot be resolved.
     """
-    allowed = set()
-    for dotted in (*names, *_METADATA):
-        allowed.add(getattr(*_resolve(dotted)))
-    with _rule(_Only(allowed, what, hint)):
-        yield
+    return _rule("only", names, hint, what)
 
 
-def _refusal(name: str, hint: str) -> str:
-    return f"{name} is not allowed in this exercise" + (f": {hint}" if hint else "")
+def arithmetic_only(what: str):
+    """Inside the ``with`` block, the answer ``what`` may use Python's arithmetic and the
+    ``math`` module only: no PyTorch at all (not even on the ``meta`` device)."""
+    return _rule("arithmetic", (), "", what)
 
 
-def _swappable(function: Any) -> bool:
-    """A plain Python function whose code can be replaced (it closes over nothing)."""
-    return isinstance(function, types.FunctionType) and not function.__code__.co_freevars
+# The module helpers work on local modules and on the grader's proxies alike.
+from convbook.probes import (  # noqa: E402
+    assert_same_function,
+    build,
+    class_path,
+    fit_sgd,
+    gradients,
+    is_a,
+    load_state,
+    state_of,
+    structure,
+    trace_shapes,
+    zero_convolutions,
+)
 
-
-def _refusing_code(name: str, hint: str, like: types.CodeType) -> types.CodeType:
-    """Code that raises :class:`CheckFailed` (found through ``__import__``, since it runs
-    with the globals of the function it replaces)."""
-    source = (
-        "def refuse(*args, **kwargs):\n"
-        f"    raise __import__('convbook.checks').checks.CheckFailed({_refusal(name, hint)!r})\n"
-    )
-    namespace: dict = {}
-    exec(compile(source, like.co_filename, "exec"), namespace)  # noqa: S102 - fixed text
-    return namespace["refuse"].__code__.replace(co_name=like.co_name)
-
-
-@contextlib.contextmanager
-def forbid(*names: str, hint: str = "") -> Iterator[None]:
-    """Make functions unavailable inside the ``with`` block.
-
-    Each dotted name (``"torch.max"``, ``"torch.Tensor.amax"``,
-    ``"torch.nn.functional.avg_pool2d"``, ``"convbook.ops.corr2d"``) is refused with
-    :class:`CheckFailed` naming it, however the answer reaches it: through the name, a
-    reference taken earlier (``from torch import max as m``, ``f = F.avg_pool2d``), a tensor
-    method or a layer that calls it (``nn.AvgPool2d`` calls ``F.avg_pool2d``). PyTorch
-    functions are refused by a ``TorchFunctionMode`` that sees every call, Python functions
-    by replacing their code, and the names themselves by replacing them. Everything is
-    restored when the block ends, even on error.
-
-    Args:
-        names: dotted paths of the functions to forbid.
-        hint: appended to the message, e.g. ``"use a convolution instead"``.
-
-    Raises:
-        ValueError: if a name cannot be resolved (before anything is replaced).
-    """
-    targets = []
-    for dotted in names:
-        owner, attribute = _resolve(dotted)
-        targets.append((dotted, owner, attribute, getattr(owner, attribute)))
-
-    saved, codes = [], []
-    mode = _Blocked({original: dotted for dotted, _, _, original in targets}, hint)
-    try:
-        for dotted, owner, attribute, original in targets:
-            own = attribute in vars(owner)
-            saved.append((owner, attribute, own, vars(owner).get(attribute)))
-            if _swappable(original):
-                codes.append((original, original.__code__))
-                original.__code__ = _refusing_code(dotted, hint, original.__code__)
-
-            def blocked(*args: Any, _name: str = dotted, **kwargs: Any) -> Any:
-                raise CheckFailed(_refusal(_name, hint))
-
-            setattr(owner, attribute, blocked)
-        with _rule(mode):
-            yield
-    finally:
-        for function, code in reversed(codes):
-            function.__code__ = code
-        for owner, attribute, own, original in reversed(saved):
-            if own:
-                setattr(owner, attribute, original)
-            else:
-                delattr(owner, attribute)  # inherited (e.g. from torch._C.TensorBase)
+__all__ += [
+    "assert_same_function", "build", "class_path", "fit_sgd", "gradients", "is_a",
+    "load_state", "state_of", "structure", "trace_shapes", "zero_convolutions",
+]  # fmt: skip

@@ -350,13 +350,14 @@ KINDS = {
     "reads_tests_from_history": (
         lambda: right(
             "",
-            where="max_relu",
-            replace="def max_relu(a, b):\n"
+            where="max_pool_comparisons",
+            replace="def max_pool_comparisons(channels, input_hw, window, padding, stride):\n"
             "    found = [entry for entry in In + _ih\n"
             "             if 'manual_seed(' + '751)' in entry\n"
             "             or 'BEGIN HIDDEN' + ' TESTS' in entry]\n"
             "    print('LEAKED', found[:1])\n"
-            "    return F.relu(a - b) + b",
+            "    h_out, w_out = conv_output_shape(input_hw, window, padding, stride)\n"
+            "    return channels * h_out * w_out * (window[0] * window[1] - 1)",
         ),
         "full",
     ),
@@ -400,6 +401,209 @@ KINDS = {
 }
 
 
+# Issue 21: the tests run in the grader's process, so nothing the kernel does reaches them.
+SECRET = "hunter2-convbook-secret"  # set in DATABASE_URL and GH_PAT of the grading run
+_FIND_HIDDEN = (
+    "import gc, linecache, sys\n"
+    "marks = ('BEGIN HIDDEN' + ' TESTS', 'manual_seed(' + '751)')\n"
+    "texts = [t for t in gc.get_objects() if isinstance(t, str)]\n"
+    "texts += [''.join(v[2]) for v in list(linecache.cache.values()) if len(v) > 2]\n"
+    "texts += [str(getattr(f, '__closure__', ''))\n"
+    "          for f in gc.get_objects() if callable(f)][:5000]\n"
+    "print('LEAKED', sorted({m for m in marks for t in texts if m in t}))\n"
+)
+KINDS.update(
+    {
+        # 44b. rewrite every function of every module the tests could use, in the kernel
+        "rewrites_every_function_it_can_reach": (
+            lambda: wrong(
+                "import sys, builtins\n"
+                "def agree(*args, **kwargs):\n    return True\n"
+                "for name, module in list(sys.modules.items()):\n"
+                "    prefixes = ('torch', 'numpy', 'convbook', 'math')\n"
+                "    if module is None or not name.startswith(prefixes):\n"
+                "        continue\n"
+                "    for attribute, value in list(vars(module).items()):\n"
+                "        if callable(value) and not isinstance(value, type):\n"
+                "            try:\n                setattr(module, attribute, agree)\n"
+                "            except Exception:\n                pass\n"
+                "for attribute in ('all', 'any', 'isinstance', 'len', 'sum', 'abs'):\n"
+                "    setattr(builtins, attribute, agree)",
+                where="max_pool_comparisons",
+                after=True,
+            ),
+            "zero",
+        ),
+        # 45. the grader's modules in the kernel swapped: every "verdict" there says ok
+        "swaps_the_graders_modules": (
+            lambda: wrong(
+                "import sys, types\nimport convbook.checks as checks\n"
+                "import convbook.grading.server as server\n"
+                "checks.assert_close_to = checks.assert_equal = lambda *a, **k: None\n"
+                "sys.modules['convbook.grading.harness'] = types.ModuleType('fake')\n"
+                'server.answer = lambda text: \'{"ok": true, "value": 48}\''
+            ),
+            "zero",
+        ),
+        # 46. the stream a verdict could be printed to rewritten
+        "rewrites_its_output_streams": (
+            lambda: wrong(
+                "import sys\nclass Rewrite:\n    def __init__(self, inner):\n"
+                "        self.inner = inner\n"
+                "    def write(self, text):\n"
+                "        return self.inner.write(text.replace('Error', '').replace('fail', 'ok'))\n"
+                "    def flush(self):\n        self.inner.flush()\n"
+                "sys.stdout, sys.stderr = Rewrite(sys.stdout), Rewrite(sys.stderr)"
+            ),
+            "zero",
+        ),
+        # 47. the answer walks up the stack for the test's expected value and asserts
+        "walks_the_stack_for_the_expected_value": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_pool_comparisons": "import sys\n\n"
+                    "def max_pool_comparisons(*args):\n    frame = sys._getframe(1)\n"
+                    "    while frame is not None:\n"
+                    "        for name in ('assert_equal', 'assert_close_to'):\n"
+                    "            frame.f_globals[name] = lambda *a, **k: None\n"
+                    "        if 'expected' in frame.f_locals:\n"
+                    "            return frame.f_locals['expected']\n"
+                    "        frame = frame.f_back\n    return 0",
+                }
+            ),
+            "zero",
+        ),
+        # 48-50. a rule switched off from inside the answer
+        "disables_the_torch_function_trace": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_relu": "def max_relu(a, b):\n    with torch._C.DisableTorchFunction():\n"
+                    "        return torch.maximum(a, b)",
+                    "min_pool": "def min_pool(X, size):\n"
+                    "    with torch._C.DisableTorchFunction():\n"
+                    "        return torch.nn.functional.max_pool2d(X, size) * 0 + torch.amin(\n"
+                    "            X.unfold(2, size, size).unfold(3, size, size), dim=(-1, -2))",
+                }
+            ),
+            "zero",
+        ),
+        "pops_the_rule_mode": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_relu": "def max_relu(a, b):\n"
+                    "    with torch.overrides._pop_mode_temporarily():\n"
+                    "        return torch.maximum(a, b)",
+                }
+            ),
+            "zero",
+        ),
+        "calls_aten_overloads": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "avg_pool_conv": "def avg_pool_conv(X, kernel_size, stride, padding):\n"
+                    "    return torch.ops.aten.avg_pool2d.default(X, list(kernel_size),"
+                    " list(stride), list(padding))",
+                    "max_relu": "def max_relu(a, b):\n"
+                    "    return torch.ops.aten.maximum.default(a, b)",
+                }
+            ),
+            "zero",
+        ),
+        # 51. the allow-lists rebound in the kernel, then a forbidden operation
+        "rebinds_the_allow_lists": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_relu": "import convbook.allowed, convbook.checks\n"
+                    "for module in (convbook.allowed, convbook.checks):\n"
+                    "    module.RELU = module.RELU + ('torch.maximum',)\n"
+                    "RELU_AND_ARITHMETIC = RELU_AND_ARITHMETIC + ('torch.maximum',)\n\n"
+                    "def max_relu(a, b):\n    return torch.maximum(a, b)",
+                }
+            ),
+            "zero",
+        ),
+        # 52. a class whose metaclass says every comparison is equal
+        "metaclass_says_equal": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_pool_comparisons": "class Always(type):\n"
+                    "    def __eq__(cls, other):\n        return True\n"
+                    "    def __ne__(cls, other):\n        return False\n"
+                    "    __hash__ = type.__hash__\n\n"
+                    "class Count(metaclass=Always):\n    pass\n\n"
+                    "def max_pool_comparisons(*args):\n    return Count",
+                }
+            ),
+            "zero",
+        ),
+        # 53. the reference the hidden test computes its expected value with, patched
+        "patches_the_reference_layer": (
+            lambda: answered(
+                {
+                    **WRONG_75,
+                    "max_pool_comparisons": "nn.MaxPool2d.forward = "
+                    "lambda self, x: torch.zeros(1, 1)\n"
+                    "F.max_pool2d = lambda *a, **k: torch.zeros(1, 1)\n\n"
+                    "def max_pool_comparisons(*args):\n    return 0",
+                }
+            ),
+            "zero",
+        ),
+        # 54. right answers that look everywhere in the kernel for hidden tests
+        "searches_memory_for_hidden_tests": (lambda: right(_FIND_HIDDEN), "full"),
+        "searches_memory_for_hidden_tests_from_an_answer": (
+            lambda: right(
+                "",
+                where="max_pool_comparisons",
+                replace="def max_pool_comparisons(channels, input_hw, window, padding, stride):\n"
+                + "".join(f"    {line}\n" for line in _FIND_HIDDEN.splitlines())
+                + "    h_out, w_out = conv_output_shape(input_hw, window, padding, stride)\n"
+                "    return channels * h_out * w_out * (window[0] * window[1] - 1)",
+            ),
+            "full",
+        ),
+        # 55. the instructor's environment: no secret reaches the kernel
+        "reads_the_environment": (
+            lambda: right(
+                "import os\nfound = [k for k, v in os.environ.items() if "
+                "'hunter2' in v or k in ('DATABASE_URL', 'GH_PAT')]\n"
+                "try:\n    found += ['init'] if b'hunter2' in open('/proc/1/environ', 'rb').read()"
+                " else []\nexcept OSError:\n    pass\nprint('LEAKED', found)"
+            ),
+            "full",
+        ),
+        # 56. outputs past every cap: an 8 MB error message, display updates, a long stream
+        "outputs_past_the_caps": (
+            lambda: right(
+                "from IPython.display import display, update_display\n"
+                "handle = display({'text/plain': 'x'}, raw=True, display_id='grow')\n"
+                "for _ in range(4):\n"
+                "    update_display({'text/plain': 'y' * (4 << 20)}, raw=True, display_id='grow')\n"
+                "try:\n    raise ValueError('z' * (8 << 20))\nexcept ValueError as error:\n"
+                "    import traceback; traceback.print_exc()\n"
+                "print('w' * (3 << 20))"
+            ),
+            "full",
+        ),
+        "raises_a_huge_error": (
+            lambda: right(
+                "",
+                where="min_pool",
+                replace="def min_pool(X, size):\n    return -F.max_pool2d(-X, size)\n\n"
+                "raise ValueError('q' * (8 << 20))",
+            ),
+            "full",
+        ),
+    }
+)
+
+
 def _edit_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -417,7 +621,7 @@ def namespace_attack(slug: str) -> nbformat.NotebookNode:
     from convbook.grading.restore import test_scope
 
     source = solution(slug)
-    context, answers = test_scope(source)
+    context, answers, _ = test_scope(source)
     helpers = []
     for node in ast.walk(ast.parse(context)):
         if isinstance(node, ast.ImportFrom):
@@ -475,16 +679,25 @@ SLOT_SEQUENCE = {
             "    try:\n        with open(os.path.join(folder, 'convbook-drop.txt'), 'w') as f:\n"
             "            f.write('left by the previous kernel')\n        planted.append(folder)\n"
             "    except OSError:\n        pass\n"
-            "print('PLANTED', sorted(planted))\nos.kill(os.getppid(), signal.SIGSTOP)"
+            "print('PLANTED', sorted(planted))\n"
+            "deep = '/tmp'\nfor _ in range(1500):\n"
+            "    deep = os.path.join(deep, 'd')\n    try:\n        os.mkdir(deep)\n"
+            "    except OSError:\n        break\n"
+            "os.chdir(os.environ['HOME'])\nfor _ in range(40):\n"
+            "    os.mkdir('p' * 200)\n    os.chdir('p' * 200)\n"
+            "with open('convbook-drop-deep.txt', 'w') as f:\n    f.write('deep')\n"
+            "try:\n    os.kill(os.getppid(), signal.SIGSTOP)\nexcept OSError:\n    pass"
         ),
         "full",
     ),
     # looks for them: it must find nothing, and be graded (the zygote was woken up)
     "s2_looks_for_them": (
         lambda: right(
-            f"import glob, os, tempfile\nfound = []\nfor folder in {_PLACES}:\n"
-            "    found += glob.glob(os.path.join(folder, '**', 'convbook-drop*'), recursive=True)\n"
-            "print('LEAKED', found)"
+            f"import os, tempfile\nfound = []\nfor folder in {_PLACES}:\n"
+            "    for top, dirs, files in os.walk(folder):\n"
+            "        found += [f for f in files if f.startswith('convbook-drop')]\n"
+            "        found += ['deep chain'] if top.count('/d') > 50 else []\n"
+            "print('LEAKED', sorted(set(found)))"
         ),
         "full",
     ),
@@ -494,7 +707,7 @@ SLOT_SEQUENCE = {
             "import os, signal\ntry:\n    with open(f'/proc/{os.getppid()}/mem', 'rb') as f:\n"
             "        print('READ', len(f.read(16)))\nexcept OSError as error:\n"
             "    print('READ []', type(error).__name__)\n"
-            "os.kill(os.getppid(), signal.SIGKILL)"
+            "try:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError:\n    pass"
         ),
         "any",
     ),

@@ -69,7 +69,7 @@ def reordered() -> nbformat.NotebookNode:
 
 
 def flagged(**answers: str) -> nbformat.NotebookNode:
-    """Same as ``answer``; named for readability in the tamper cases."""
+    """Same as ``answer``; named for readability in the cases that patch the kernel."""
     return answer(**answers)
 
 
@@ -127,33 +127,33 @@ CASES = {
     ),
     "patches_allclose": (
         lambda: flagged(double=WRONG_DOUBLE + "\n\ntorch.allclose = lambda *a, **k: True"),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "patches_setattr": (
         lambda: flagged(
             double=WRONG_DOUBLE + "\n\nsetattr(torch, 'allclose', lambda *a, **k: True)"
         ),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "patches_sys_modules": (
         lambda: flagged(
             double=WRONG_DOUBLE
             + "\nimport sys\nsys.modules['torch'].allclose = lambda *a, **k: True"
         ),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "patches_tensor_method": (
         lambda: flagged(double=WRONG_DOUBLE + "\ntorch.Tensor.__eq__ = lambda self, other: True"),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "patches_builtins": (
         lambda: flagged(double=WRONG_DOUBLE + "\nimport builtins\nbuiltins.all = lambda *a: True"),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "always_equal": (
         lambda: flagged(
@@ -161,25 +161,25 @@ CASES = {
             "    def __eq__(self, other):\n        return True\n\n"
             "def double(x):\n    return x.as_subclass(Anything)"
         ),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "patches_numpy_testing": (
         lambda: flagged(
             double=WRONG_DOUBLE + "\nimport numpy as np\nnp.testing.assert_allclose = print"
         ),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
     "hides_via_alias": (
-        # patched through an alias in a loop; the scan and the guard cells both see it
+        # patched through an alias in a loop
         lambda: flagged(
             double=WRONG_DOUBLE + "\nimport torch as library\nhelpers = [library]\n"
             "for h in helpers:\n    h.isclose = h.allclose\n"
             "    h.allclose = lambda *a, **k: True"
         ),
-        "tampering",
-        0,
+        "graded",
+        1,
     ),
 }
 

@@ -43,9 +43,9 @@ def _plant(root: Path, out: Path, port: int) -> list[str]:
     (root / "misnamed" / "toy").mkdir(parents=True)
     nbformat.write(planted.solution(), root / "misnamed" / "toy" / "toy (1).ipynb")
     nbformat.write(planted.solution(), root / "flat_student_toy.ipynb")
-    with zipfile.ZipFile(root / "nbgrader_layout.zip", "w") as archive:
+    with zipfile.ZipFile(root / "zipped.zip", "w") as archive:
         archive.writestr("zipped/toy/toy.ipynb", nbformat.writes(planted.solution()))
-    with zipfile.ZipFile(root / "flat_layout.zip", "w") as archive:
+    with zipfile.ZipFile(root / "zipflat.zip", "w") as archive:
         archive.writestr(
             "zipflat_toy.ipynb", nbformat.writes(planted.answer(double=planted.WRONG_DOUBLE))
         )
@@ -131,10 +131,14 @@ def test_flat_and_zipped_layouts_are_graded(rows):
     assert rows["zipflat"]["score"] == "1"
 
 
-def test_tampering_is_reported_with_what_was_found(rows):
-    assert "torch.allclose" in rows["patches_allclose"]["message"]
-    assert "setattr" in rows["patches_setattr"]["message"]
-    assert "__eq__" in rows["always_equal"]["message"]
+def test_patching_the_kernel_changes_no_verdict(rows):
+    """The tests run in the grader's process: whatever a notebook patches in its kernel
+    (torch.allclose, builtins, sys.modules, an __eq__), its wrong answer still loses its
+    points and its right one keeps them, with nothing to report."""
+    patched = [student for student in planted.CASES if student.startswith("patches_")]
+    assert len(patched) >= 6
+    for student in [*patched, "always_equal", "hides_via_alias"]:
+        assert (rows[student]["status"], rows[student]["score"]) == ("graded", "1"), student
 
 
 def test_timeout_and_kernel_death_messages_name_the_cell(rows):
@@ -171,19 +175,7 @@ def test_gradebook_matches_the_csv(graded, rows):
                 "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id"
             ).fetchall()
         )
-        review = {
-            r[0]
-            for r in db.execute(
-                "SELECT DISTINCT student.id FROM grade "
-                "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
-                "JOIN submitted_assignment "
-                "ON submitted_notebook.assignment_id = submitted_assignment.id "
-                "JOIN student ON submitted_assignment.student_id = student.id "
-                "WHERE grade.needs_manual_grade = 1"
-            )
-        }
     assert scores == {student: float(row["score"]) for student, row in rows.items()}
-    assert review == {s for s, row in rows.items() if row["status"] == "tampering"}
 
 
 def test_every_row_has_a_feedback_page(graded, rows):

@@ -7,7 +7,7 @@ The three modes on every real assignment, through ``convbook grade``, are tested
 import nbformat
 import pytest
 
-from convbook.grading.feedback import hide_hidden_tests, items_of, trim_traceback, write_pages
+from convbook.grading.feedback import hide_hidden_tests, items_of, write_pages
 from convbook.grading.records import Row
 
 TEST = """assert f(1) == 2
@@ -29,24 +29,6 @@ def test_hidden_blocks_become_one_line_saying_how_many_lines_are_hidden():
 
 def test_an_unclosed_hidden_block_hides_the_rest_of_the_cell():
     assert "secret" not in hide_hidden_tests("x = 1\n### BEGIN HIDDEN TESTS\nassert 'secret'")
-
-
-def test_a_test_traceback_keeps_only_the_frames_of_the_students_cells():
-    traceback = [
-        "\x1b[31m-----\x1b[39m",
-        "\x1b[31mCheckFailed\x1b[39m   Traceback (most recent call last)",
-        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[9]\x1b[39m, line 2\n----> 2 run_test('t')",
-        "File /site-packages/convbook/grading/scope.py:229, in run_test(name)",
-        "File <test_t>:5\n      1 'Could not get source'",
-        "\x1b[36mCell\x1b[39m \x1b[32mIn[4]\x1b[39m, line 3, in f(x)\n----> 3 return x",
-        "File /site-packages/convbook/checks.py:79, in assert_close_to(...)",
-        "\x1b[31mCheckFailed\x1b[39m: f(2): expected 4, got 2",
-    ]
-    trimmed = trim_traceback(traceback, own_count=9)
-    assert trimmed[:2] == traceback[:2] and trimmed[-1] == traceback[-1]
-    assert trimmed[2] == traceback[5]  # the student's function, In[4]
-    assert trimmed[3] == "(4 frames of the course's test code not shown)"
-    assert len(trimmed) == 5
 
 
 def _cell(source, grade_id, points, solution=False, outputs=(), cell_type="code"):

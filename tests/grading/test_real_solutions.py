@@ -9,8 +9,8 @@ import pytest
 from convbook.cli import main as convbook_main
 
 REPO = Path(__file__).resolve().parents[2]
-# 7.5 is the hardest case for the grader: its hidden tests make pooling functions
-# unavailable during a call, which the tamper guards must not mistake for cheating.
+# 7.5 is the hardest case for the grader: most of its answers come with
+# rules on how answers are computed, checked on their source before the notebook runs.
 SLUG = "7_5_pooling"
 
 pytestmark = [

@@ -16,50 +16,102 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-# Inside the worker's namespaces: start the slot's zygote, then launch ``code`` as the
-# worker launches a kernel, forked from it.
-_FORKED = """
-import json, os, subprocess, sys
+# Inside the worker's namespaces: get the slot's zygote as the worker does
+# (``worker._zygote_for``), then take ``steps`` in turn: a string is code launched as the
+# worker launches a kernel, forked from the zygote (its output, one JSON line, goes to
+# stdout, where the script also writes a {"step": ...} line per step); "kill" and "stop"
+# send SIGKILL or SIGSTOP to the zygote's Python; "starve" leaves no process to its cgroup
+# (it cannot fork) and "feed" gives them back; "renew" asks the worker for the slot's
+# zygote again.
+_SLOT = """
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
-from convbook.grading import sandbox
-code, folder, settings = json.loads(sys.argv[1])
+from convbook.grading import sandbox, worker
+from convbook.grading.records import Request
+steps, folder, settings = json.loads(sys.argv[1])
 processes = settings.pop("processes")
-zygote = sandbox.Zygote(Path(folder), uid=60123, processes=16, wait_s=60, **{
-    k: v for k, v in settings.items() if k != "cpu_cores"})
-zygote.start()
-(zygote.submission / "mine.ipynb").write_text("{}")
-jail = sandbox.KernelJail(home=zygote.home, submission=zygote.submission, uid=60123,
-                          processes=processes, zygote=zygote, **settings)
-launch = [sys.executable, "-I", sandbox.__file__, "--", sys.executable, "-c", code]
-done = subprocess.run(launch, env={**os.environ, **jail.env()}, capture_output=True,
-                      text=True, timeout=120)
-jail.remove()
+request = Request(
+    work_dir=str(Path(folder) / "notebook"), submission="", student="", assignment="",
+    notebook="", config_file="", release_notebook="", source_notebook="", template_db="",
+    uid=60123, memory_bytes=settings["memory_bytes"], file_bytes=settings["file_bytes"],
+    threads=settings["threads"])
+zygote = worker._zygote_for(request, None)
+
+
+def report(**found):
+    print(json.dumps({"step": found}), flush=True)
+
+
+def its_python():
+    for pid in zygote.pids():
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")
+        if b"convbook.grading.zygote" in command and b"bwrap" not in command[0]:
+            return pid
+
+
+for step in steps:
+    if step in ("kill", "stop"):
+        os.kill(its_python(), signal.SIGKILL if step == "kill" else signal.SIGSTOP)
+        time.sleep(0.2)
+        report(did=step)
+        continue
+    if step in ("starve", "feed"):
+        pids = sandbox._own_cgroup("pids") / f"convbook-kernel-{zygote.jail.cgroup}"
+        count = (pids / "pids.current").read_text() if step == "starve" else "max"
+        (pids / "pids.max").write_text(count)
+        report(did=step)
+        continue
+    if step == "renew":
+        new = worker._zygote_for(request, zygote)
+        report(did=step, same=new is zygote, alive=new.alive())
+        zygote = new
+        continue
+    zygote.empty_submission()
+    (zygote.submission / "mine.ipynb").write_text("{}")
+    jail = sandbox.KernelJail(home=zygote.home, submission=zygote.submission, uid=60123,
+                              processes=processes, zygote=zygote, **settings)
+    launch = [sys.executable, "-I", sandbox.__file__, "--", sys.executable, "-c", step]
+    started = time.monotonic()
+    done = subprocess.run(launch, env={**os.environ, **jail.env()}, capture_output=True,
+                          text=True, timeout=150)
+    jail.remove()
+    sys.stdout.write(done.stdout)  # a kernel started on its own writes here
+    report(did="launch", rc=done.returncode, seconds=time.monotonic() - started,
+           log=done.stderr[-2000:])
 zygote.stop()
-sys.stdout.write(done.stdout)
-sys.stderr.write(done.stderr)
 """
+
+_SETTINGS = dict(memory_bytes=6 << 30, processes=64, cpu_seconds=60, file_bytes=1 << 20,
+                 scratch_bytes=4 << 20, threads=1)  # fmt: skip
+
+
+def _slot(steps: list[str], tmp_path, **limits) -> list[dict]:
+    """Take ``steps`` (see ``_SLOT``) in one worker slot; every JSON line they printed."""
+    settings = {**_SETTINGS, **limits}
+    command = [*worker_prefix(), sys.executable, "-c", _SLOT,
+               json.dumps([steps, str(tmp_path / "work"), settings])]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stderr[-2000:]
+    return lines
 
 
 def _jailed(code: str, tmp_path, fork: bool = False, **limits) -> dict:
     """Run ``code`` as a kernel would run, inside the worker's namespaces (``fork``: forked
     from the slot's zygote, as ``convbook grade`` runs kernels); its JSON output."""
-    home, submission = tmp_path / "work" / "home", tmp_path / "work" / "submission"
-    settings = dict(memory_bytes=6 << 30, processes=64, cpu_seconds=60, file_bytes=1 << 20,
-                    scratch_bytes=4 << 20, threads=1)  # fmt: skip
-    settings.update(limits)
     if fork:
-        command = [*worker_prefix(), sys.executable, "-c", _FORKED,
-                   json.dumps([code, str(tmp_path / "work"), settings])]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=180)
-    else:
-        submission.mkdir(parents=True)
-        (submission / "mine.ipynb").write_text("{}")
-        jail = KernelJail(home=home, submission=submission, uid=60123, **settings)
-        env = {**os.environ, **jail.env()}
-        command = [*worker_prefix(), sys.executable, "-I", sandbox.__file__, "--"]
-        command += [sys.executable, "-c", code]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        jail.remove()
+        found = _slot([code], tmp_path, **limits)
+        assert "step" not in found[0], found
+        return found[0]
+    home, submission = tmp_path / "work" / "home", tmp_path / "work" / "submission"
+    submission.mkdir(parents=True)
+    (submission / "mine.ipynb").write_text("{}")
+    jail = KernelJail(home=home, submission=submission, uid=60123, **{**_SETTINGS, **limits})
+    env = {**os.environ, **jail.env()}
+    command = [*worker_prefix(), sys.executable, "-I", sandbox.__file__, "--"]
+    command += [sys.executable, "-c", code]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    jail.remove()
     assert done.stdout.strip(), done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -74,7 +126,7 @@ def test_kernel_sees_only_system_files_python_its_submission_and_scratch(tmp_pat
         "found = {'uid': os.getuid(), 'cwd': sorted(os.listdir('.'))}\n"
         "found['preloaded'] = 'torch' in sys.modules\n"
         f"found['secret'] = os.path.exists({str(secret)!r})\n"
-        f"found['work'] = sorted(os.listdir({str(tmp_path / 'work')!r}))\n"
+        "found['work'] = sorted(os.listdir('..'))\n"
         "found['root_home'] = os.path.exists('/root/.bashrc')\n"
         "try:\n    open('x.py', 'w')\n    found['cwd_writable'] = True\n"
         "except OSError:\n    found['cwd_writable'] = False\n"
@@ -169,3 +221,139 @@ def test_cpu_time_is_capped_for_the_kernel_and_its_processes_together(tmp_path, 
     )
     found = _jailed(code, tmp_path, fork=fork, cpu_cores=0.05)
     assert found["cpu"] < 0.2, found  # so a forked kernel is in its own cgroups at once
+
+
+# -- kernels of one slot, one after another ----------------------------------------------
+
+_LITTER = """
+import json, os, sys
+os.chdir("/tmp")
+for _ in range(1500):  # deeper than any recursive wipe goes
+    os.mkdir("d")
+    os.chdir("d")
+os.chdir(os.environ["HOME"])
+for _ in range(25):  # 25 * 201 characters: longer than PATH_MAX (4096)
+    os.mkdir("x" * 200)
+    os.chdir("x" * 200)
+with open("left.txt", "w") as handle:
+    handle.write("the first student's")
+with open("/dev/shm/left", "w") as handle:
+    handle.write("the first student's")
+print(json.dumps({"preloaded": "torch" in sys.modules, "uid": os.getuid(),
+                  "home": os.listdir(os.environ["HOME"])}))
+"""
+
+_LOOK = """
+import json, os, sys
+preloaded = "torch" in sys.modules  # before this kernel's own import
+import torch
+print(json.dumps({"preloaded": preloaded, "tmp": sorted(os.listdir("/tmp")),
+                  "home": os.listdir(os.environ["HOME"]), "shm": os.listdir("/dev/shm"),
+                  "sum": float(torch.ones(3).sum())}))
+"""
+
+
+def _kernels(found: list[dict]) -> list[dict]:
+    return [line for line in found if "step" not in line]
+
+
+def _steps(found: list[dict]) -> list[dict]:
+    return [line["step"] for line in found if "step" in line]
+
+
+def test_nothing_a_forked_kernel_writes_reaches_the_next(tmp_path):
+    first, second = _kernels(_slot([_LITTER, _LOOK], tmp_path))
+    assert first["preloaded"] and first["uid"] == 60123 and first["home"] == ["x" * 200]
+    assert second["preloaded"]  # forked from the same zygote, which survived the litter
+    assert "d" not in second["tmp"]  # only the folders above the read-only binds, if any
+    assert second["home"] == [] and second["shm"] == [] and second["sum"] == 3.0
+
+
+_SIGNAL_ZYGOTE = """
+import json, os, signal
+zygote = os.getppid()
+tried = {}
+for target, name in ((zygote, "zygote"), (1, "init")):
+    for signum in (signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(target, signum)
+            tried[f"{name} {signum.name}"] = "sent"
+        except PermissionError:
+            tried[f"{name} {signum.name}"] = "refused"
+for what in ("environ", "mem"):
+    try:
+        open(f"/proc/{zygote}/{what}", "rb").read(1)
+        tried[what] = "read"
+    except OSError:
+        tried[what] = "refused"
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+caps = {key: int(status[key], 16) for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+print(json.dumps({"tried": tried, "caps": caps, "no_new_privs": status["NoNewPrivs"].strip(),
+                  "uid": os.getuid(), "groups": os.getgroups()}))
+"""
+
+
+def test_a_forked_kernel_cannot_signal_or_read_its_zygote(tmp_path):
+    found = _slot([_SIGNAL_ZYGOTE, _LOOK], tmp_path)
+    first, second = _kernels(found)
+    assert set(first["tried"].values()) == {"refused"}, first
+    assert set(first["caps"].values()) == {0} and first["no_new_privs"] == "1"
+    assert first["uid"] == 60123 and first["groups"] == []
+    assert second["preloaded"], _steps(found)  # the same zygote served the next one
+
+
+_TRIVIAL = "import json, sys\nprint(json.dumps({'preloaded': 'torch' in sys.modules}))"
+
+
+@pytest.mark.parametrize("harm", ["kill", "stop"])
+def test_a_dead_or_stopped_zygote_means_a_kernel_of_its_own_then_a_new_zygote(tmp_path, harm):
+    found = _slot([_TRIVIAL, harm, _TRIVIAL, "renew", _TRIVIAL], tmp_path)
+    kernels, steps = _kernels(found), _steps(found)
+    launches = [step for step in steps if step["did"] == "launch"]
+    assert [k["preloaded"] for k in kernels] == [True, False, True], steps
+    assert [step["rc"] for step in launches] == [0, 0, 0], steps
+    assert launches[1]["seconds"] < 20, steps  # at once, not after the zygote's time-outs
+    renewed = next(step for step in steps if step["did"] == "renew")
+    assert renewed == {"did": "renew", "same": False, "alive": True}
+
+
+def test_a_zygote_that_cannot_fork_means_a_kernel_of_its_own(tmp_path):
+    found = _slot([_TRIVIAL, "starve", _TRIVIAL, "feed", _TRIVIAL], tmp_path)
+    kernels, steps = _kernels(found), _steps(found)
+    launches = [step for step in steps if step["did"] == "launch"]
+    assert [k["preloaded"] for k in kernels] == [True, False, True], steps
+    assert [step["rc"] for step in launches] == [0, 0, 0], steps
+    assert "could not fork" in launches[1]["log"]  # said in the worker's log
+
+
+_ENVIRONMENT = """
+import json, os
+with open("/proc/self/environ", "rb") as handle:
+    initial = handle.read().decode(errors="replace")
+data = os.environ.get("CONVBOOK_DATA_DIR")
+print(json.dumps({"env": dict(os.environ), "initial": initial,
+                  "data": sorted(os.listdir(data)) if data else None}))
+"""
+
+
+@pytest.mark.parametrize("fork", [False, True], ids=["started", "forked"])
+def test_the_kernel_environment_is_an_allow_list(tmp_path, monkeypatch, fork):
+    from convbook.grading import policy
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sample.npz").write_bytes(b"")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:pw@h/db")
+    monkeypatch.setenv("GH_PAT", "ghp_x")
+    monkeypatch.setenv("RANDOM_THING", "1")
+    monkeypatch.setenv("CONVBOOK_BUDGET", "full")  # the instructor's; kernels get smoke
+    monkeypatch.setenv("CONVBOOK_DATA_DIR", str(data))
+    found = _jailed(_ENVIRONMENT, tmp_path, fork=fork)
+    env = found["env"]
+    for name in ("DATABASE_URL", "GH_PAT", "RANDOM_THING"):
+        assert name not in env and name not in found["initial"]
+    assert "pw@h" not in found["initial"] and "ghp_x" not in found["initial"]
+    assert env["CONVBOOK_DATA_DIR"] == str(data) and found["data"] == ["sample.npz"]
+    assert env["CONVBOOK_BUDGET"] == "smoke"
+    allowed = policy.kernel_env(dict.fromkeys(policy.KERNEL_ENV_PASSED, ""), home="", threads=1)
+    assert set(env) - {"PWD"} <= set(allowed), set(env) - set(allowed)  # PWD: bubblewrap's

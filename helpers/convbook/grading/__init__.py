@@ -6,9 +6,11 @@ The pipeline, in the order ``app.grade_folder`` runs it:
 2. **build the course** (``course``): a temporary nbgrader course from the solutions, with
    the settings the package ships (``nbgrader_config.py``);
 3. **grade in parallel** (``pool`` -> ``worker``): each notebook in a worker process with its
-   own namespaces; ``restore`` and ``tamper`` prepare and scan it, ``execute`` runs it with
-   every test cell in a scope of its own (``scope``, inside the kernel), and the kernel is
-   jailed by ``sandbox``, forked from the slot's ``zygote`` (PyTorch already imported);
+   own namespaces; ``restore`` puts its graded cells back in order, ``execute`` runs the
+   student's cells in a kernel jailed by ``sandbox`` (forked from the slot's ``zygote``,
+   PyTorch already imported) and every test cell here, in the worker (``harness``): the
+   kernel only answers calls (``server``) with plain data (``wire``); rules on how an answer
+   is computed are checked on its source (``rules``);
 4. **write outputs** (``gradebook``, ``report``, ``feedback``): the gradebook,
    ``grades.csv`` and the feedback pages.
 

@@ -34,7 +34,7 @@ from .sandbox import missing
 
 __all__ = ["grade_folder", "main"]
 
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox)"
 
 
@@ -106,7 +106,8 @@ def grade_folder(
     """Grade every submission in ``submissions_dir`` into ``out``.
 
     Args:
-        submissions_dir: nbgrader-layout, flat or zipped submissions.
+        submissions_dir: a folder of nbgrader-layout, flat or zipped submissions, or a
+            ``.zip`` of such a folder (extracted by ``collect``).
         out: output folder (created); reruns reuse its cache.
         solutions: folder of nbgrader source assignments; see ``find_solutions``.
         settings: limits and parallelism.
@@ -177,8 +178,10 @@ def grade_folder(
     def publish(submission: Submission, outcome: Outcome) -> None:
         """Record one notebook's grades and write its page (as soon as it is graded)."""
         record_grades(db_url, submission.student, submission.assignment, submission.notebook,
-                      outcome.grades, outcome.needs_review)  # fmt: skip
+                      outcome.grades)  # fmt: skip
         row = outcome.row
+        if submission.note:  # what collect chose for this notebook, whatever its status
+            row = replace(row, message="; ".join(filter(None, [row.message, submission.note])))
         if not settings.sandbox:
             row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
         ran = _autograded(out, submission) if outcome.grades is not None else None
@@ -225,7 +228,7 @@ def _load_cache(cache_dir: Path, submission: Submission, key: str, out: Path) ->
     grades = None if data["grades"] is None else [CellGrade(**g) for g in data["grades"]]
     if grades is not None and not _autograded(out, submission).exists():
         return None
-    return Outcome(Row(**data["row"]), grades, data["needs_review"])
+    return Outcome(Row(**data["row"]), grades)
 
 
 def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outcome) -> None:
@@ -236,7 +239,6 @@ def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outc
         "key": key,
         "row": asdict(outcome.row),
         "grades": grades,
-        "needs_review": outcome.needs_review,
     }
     path.write_text(json.dumps(data, indent=1))
 
@@ -326,7 +328,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         prog="convbook grade", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "submissions", type=Path, help="folder of submissions (nbgrader, flat or zip)"
+        "submissions",
+        type=Path,
+        help="folder of submissions (nbgrader, flat or zip), or a .zip of that folder",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--solutions", type=Path, default=None, help="nbgrader source folder")

@@ -1,10 +1,27 @@
-"""Find the submitted notebooks in a folder, whatever layout the instructor was handed.
+"""Find the submitted notebooks in SUBMISSIONS, whatever layout the instructor was handed.
 
-Accepted layouts (they may be mixed, and zip files may hold either):
+What is inside a student's folder or zip belongs to that student alone. The top-level
+entries of SUBMISSIONS (below a ``submitted/`` wrapper or a single wrapper folder) are:
 
-* nbgrader's: ``<student_id>/<assignment_id>/<notebook>.ipynb``;
-* flat: ``<student_id>_<notebook>.ipynb`` (the notebook name says the assignment);
-* ``*.zip`` files of either, extracted with size and path checks.
+* ``<student>/``: a folder, nbgrader's ``<student>/<assignment>/<notebook>.ipynb`` or any
+  other depth;
+* ``<student>_<notebook>.ipynb``: a flat file;
+* ``<student>.zip``: a zip of that student's notebooks, at any depth.
+
+Every notebook inside ``<student>/`` or ``<student>.zip`` is that student's, matched to an
+expected notebook by its file name (``<notebook>.ipynb`` or ``<anything>_<notebook>.ipynb``);
+a folder or prefix in it that names someone else is only mentioned in the note. When a
+student handed in several files for one notebook, the newest is graded and the note names
+them all.
+
+SUBMISSIONS may itself be a ``.zip`` (the instructor's bulk download): it is read as the
+folder would be, with the same checks; it is the only archive whose content may name
+several students.
+
+From zips only ``.ipynb`` members are unpacked (in fact only the one graded for each
+notebook), never nested archives, symbolic links or unsafe paths. Unpacked bytes are capped
+per notebook, per student and per run: the declared size is checked first, then at most the
+limit (plus one byte) is read.
 
 Every expected notebook of every assignment a student took part in yields one
 ``Submission``; a missing or misnamed one has ``path=None`` and a message.
@@ -13,17 +30,28 @@ Every expected notebook of every assignment a student took part in yields one
 from __future__ import annotations
 
 import json
+import os
+import time
 import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 
 from .records import Submission
 
-__all__ = ["Submission", "check_readable", "collect", "extract_zip", "find_assignments"]
+__all__ = ["Submission", "check_readable", "collect", "find_assignments"]
 
-MAX_NOTEBOOK_BYTES = 50 << 20
-MAX_ZIP_BYTES = 500 << 20
+MAX_NOTEBOOK_BYTES = 50 << 20  # one notebook: larger is unreadable, and not unpacked from a zip
+MAX_ZIP_BYTES = 500 << 20  # a student's zip file (the bulk zip: up to MAX_RUN_UNZIPPED_BYTES)
+MAX_ZIP_MEMBERS = 100_000  # entries a zip may list; one with more is not opened
+MAX_STUDENT_UNZIPPED_BYTES = 200 << 20  # unpacked from zips for one student
+MAX_RUN_UNZIPPED_BYTES = 4 << 30  # unpacked from zips in one run
+MAX_STUDENT_ID = 100  # characters of a student id
+ARCHIVES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")  # never unpacked nested
+_LISTED = 5  # file names a message lists before "and N more"
 
 
 def find_assignments(solutions_dir: Path) -> dict[str, list[str]]:
@@ -81,56 +109,248 @@ def check_readable(path: Path) -> str | None:
     return None
 
 
-def extract_zip(archive: Path, target: Path) -> list[str]:
-    """Extract a zip of submissions safely.
+@dataclass(eq=False)
+class _Item:
+    """A file found in SUBMISSIONS: on disk, or a member of an open zip."""
 
-    Args:
-        archive: the zip file.
-        target: folder to extract into (created).
+    parts: tuple[str, ...]  # its path below the top being read (wrappers are stripped)
+    label: str  # how messages name it: "alice/toy/toy.ipynb", "alice.zip:toy/toy.ipynb"
+    mtime: float
+    size: int
+    file: Path | None = None
+    archive: zipfile.ZipFile | None = None
+    member: zipfile.ZipInfo | None = None
 
-    Returns:
-        Problems found (skipped members, a broken archive); empty when all went well.
-    """
-    problems = []
+
+@dataclass(eq=False)
+class _Candidate:
+    """A file that may be one student's notebook, and the other ids its path names."""
+
+    item: _Item
+    names: list[str]
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.0f} MiB" if size >= 1 << 20 else f"{size} bytes"
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - _LISTED
+    return ", ".join(names[:_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _id_problem(student: str) -> str | None:
+    """Why ``student`` cannot be a student id (one safe path component), or None."""
+    if (
+        not student
+        or student in {".", ".."}
+        or student.startswith(".")
+        or "/" in student
+        or "\\" in student
+        or not student.isprintable()
+        or len(student) > MAX_STUDENT_ID
+    ):
+        return (
+            f"{_printable(student)!r} is not a usable student id (one printable path "
+            f"component of at most {MAX_STUDENT_ID} characters, no leading dot), skipped"
+        )
+    return None
+
+
+def _is_notebook(name: str) -> bool:
+    return name.lower().endswith(".ipynb") and len(name) > len(".ipynb")
+
+
+def _is_archive(name: str) -> bool:
+    return name.lower().endswith(ARCHIVES)
+
+
+def _walk(root: Path, warnings: list[str]) -> list[_Item]:
+    """Every visible file below ``root`` (symbolic links and output folders skipped)."""
+    items = []
+    for here, dirs, files in os.walk(root):
+        here_path = Path(here)
+        rel = here_path.relative_to(root).parts
+        kept = []
+        for name in sorted(dirs):
+            path = here_path / name
+            label = "/".join((*rel, name))
+            if name.startswith((".", "__")):
+                continue
+            if path.is_symlink():
+                warnings.append(f"{_printable(label)}: a symbolic link, skipped")
+            elif (path / ".convbook").is_dir():
+                warnings.append(f"{_printable(label)}: an output folder of convbook grade, skipped")
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            path = here_path / name
+            label = "/".join((*rel, name))
+            if name.startswith("."):
+                continue
+            if path.is_symlink():
+                warnings.append(f"{_printable(label)}: a symbolic link, skipped")
+                continue
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            items.append(_Item((*rel, name), _printable(label), stat.st_mtime, stat.st_size, path))
+    return items
+
+
+def _open_zip(path: Path, max_bytes: int, warnings: list[str]) -> zipfile.ZipFile | None:
+    """Open a zip after checking its size and its number of entries, or say why not."""
+    name = _printable(path.name)
     try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = zipped.infolist()
-            if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                return [f"{archive.name}: unpacks to more than {MAX_ZIP_BYTES >> 20} MiB, skipped"]
-            for member in members:
-                name = Path(member.filename)
-                if member.is_dir() or "__MACOSX" in name.parts or name.name.startswith("."):
-                    continue
-                if name.is_absolute() or ".." in name.parts:
-                    problems.append(f"{archive.name}: unsafe path {member.filename}, skipped")
-                    continue
-                destination = target / name
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                destination.write_bytes(zipped.read(member))
-    except (zipfile.BadZipFile, OSError) as error:
-        problems.append(f"{archive.name}: not a readable zip ({error})")
-    return problems
+        size = path.stat().st_size
+        if size > max_bytes:
+            warnings.append(f"{name}: {_mib(size)}, more than {_mib(max_bytes)}, skipped")
+            return None
+        entries = _declared_entries(path)
+        if entries is not None and entries > MAX_ZIP_MEMBERS:
+            warnings.append(f"{name}: {entries} entries, more than {MAX_ZIP_MEMBERS}, skipped")
+            return None
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        warnings.append(f"{name}: not a readable zip ({error})")
+        return None
 
 
-def _unwrap(folder: Path, assignments: dict[str, list[str]]) -> Path:
-    """Skip wrapper folders such as ``submitted/`` or a lone top folder inside a zip."""
-    while True:
-        children = [p for p in folder.iterdir() if not p.name.startswith(".")]
-        if (folder / "submitted").is_dir():
-            folder = folder / "submitted"
-        elif (
-            len(children) == 1
-            and children[0].is_dir()
-            and children[0].name not in assignments
-            and not _is_student_folder(children[0])
-        ):
-            folder = children[0]
+def _declared_entries(path: Path) -> int | None:
+    """The entry count a zip's end record declares, read before its directory is parsed."""
+    end_record = getattr(zipfile, "_EndRecData", None)
+    if end_record is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            end = end_record(handle)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None
+    return None if end is None else int(end[getattr(zipfile, "_ECD_ENTRIES_TOTAL", 4)])
+
+
+def _zip_time(member: zipfile.ZipInfo) -> float:
+    try:
+        return datetime(*member.date_time).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return 0.0
+
+
+def _members(archive: zipfile.ZipFile, name: str, prefix: str, warnings: list[str]) -> list[_Item]:
+    """The notebooks a zip lists; nested archives, links and unsafe paths are skipped."""
+    items = []
+    others = 0
+    for member in archive.infolist():
+        raw = member.filename.replace("\\", "/")
+        if member.is_dir() or raw.endswith("/"):
+            continue
+        parts = tuple(p for p in raw.split("/") if p not in ("", "."))
+        shown = _printable(member.filename)
+        if not parts or raw.startswith("/") or ".." in parts or ":" in parts[0]:
+            warnings.append(f"{name}: unsafe path {shown}, skipped")
+            continue
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            continue
+        if (member.external_attr >> 16) & 0o170000 == 0o120000:
+            warnings.append(f"{name}: {shown} is a symbolic link, skipped")
+        elif _is_archive(parts[-1]):
+            warnings.append(f"{name}: nested archive {shown} not extracted")
+        elif _is_notebook(parts[-1]):
+            label = _printable(prefix + "/".join(parts))
+            items.append(
+                _Item(parts, label, _zip_time(member), member.file_size, None, archive, member)
+            )
         else:
-            return folder
+            others += 1
+    if others:
+        files = (
+            "1 file that is not a notebook"
+            if others == 1
+            else f"{others} files that are not notebooks"
+        )
+        warnings.append(f"{name}: {files} skipped")
+    return items
 
 
-def _is_student_folder(folder: Path) -> bool:
-    return any(child.is_dir() and any(child.glob("*.ipynb")) for child in folder.iterdir())
+def _unwrap(items: list[_Item], assignments: dict[str, list[str]]) -> list[_Item]:
+    """Strip a ``submitted/`` wrapper or a lone top folder that is not a student's."""
+    notebooks = {nb for names in assignments.values() for nb in names}
+    while True:
+        inside = [i for i in items if len(i.parts) > 1 and i.parts[0] == "submitted"]
+        tops = {i.parts[0] for i in items}
+        if not inside and len(tops) == 1 and all(len(i.parts) > 1 for i in items):
+            top = tops.pop()
+            below = [i.parts[1:] for i in items]
+            student_like = any(
+                (len(p) > 1 and p[0] in assignments)
+                or (len(p) == 1 and _is_notebook(p[0]) and p[0][:-6] in notebooks)
+                for p in below
+            )
+            if top not in assignments and not student_like:
+                inside = items
+        if not inside:
+            return items
+        items = [_Item(i.parts[1:], i.label, i.mtime, i.size, i.file, i.archive, i.member)
+                 for i in inside]  # fmt: skip
+
+
+def _match(stem: str, notebooks: list[str]) -> str | None:
+    """The expected notebook a file stem names: itself, or the longest ``_<notebook>`` end."""
+    if stem in notebooks:
+        return stem
+    ends = [nb for nb in notebooks if stem.endswith(f"_{nb}")]
+    return max(ends, key=len) if ends else None
+
+
+class _Unpacker:
+    """Unpacks zip members into ``staging`` within the per-student and per-run caps."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        self.run_left = MAX_RUN_UNZIPPED_BYTES
+        self.student_used: dict[str, int] = {}
+
+    def get(self, item: _Item, student: str, target: Path) -> tuple[Path | None, str]:
+        """The file to grade, or None and why it could not be unpacked."""
+        if item.file is not None:
+            return item.file, ""
+        student_left = MAX_STUDENT_UNZIPPED_BYTES - self.student_used.get(student, 0)
+        caps = [
+            (MAX_NOTEBOOK_BYTES, f"the {_mib(MAX_NOTEBOOK_BYTES)} a notebook may have"),
+            (student_left, f"the {_mib(MAX_STUDENT_UNZIPPED_BYTES)} unpacked per student"),
+            (self.run_left, f"the {_mib(MAX_RUN_UNZIPPED_BYTES)} unpacked per run"),
+        ]
+        limit, cap = min(caps, key=lambda c: c[0])
+        if item.size > limit:
+            return None, f"declares {_mib(item.size)}, more than {cap} allows"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        read = 0
+        try:
+            with item.archive.open(item.member) as source, open(target, "wb") as sink:
+                while read <= limit:
+                    chunk = source.read(min(1 << 20, limit + 1 - read))
+                    if not chunk:
+                        break
+                    read += len(chunk)
+                    sink.write(chunk)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError,
+                OSError, ValueError) as error:  # fmt: skip
+            target.unlink(missing_ok=True)
+            problem = f"could not be unpacked ({type(error).__name__}: {_printable(str(error))})"
+            return None, problem[:200]
+        finally:
+            self.student_used[student] = self.student_used.get(student, 0) + read
+            self.run_left -= read
+        if read > limit:
+            target.unlink(missing_ok=True)
+            return None, f"unpacks to more than it declares and more than {cap} allows"
+        return target, ""
 
 
 def collect(
@@ -139,79 +359,187 @@ def collect(
     """Find every expected notebook of every student in ``root``.
 
     Args:
-        root: the SUBMISSIONS folder.
+        root: the SUBMISSIONS folder, or a ``.zip`` of it (the instructor's bulk download).
         assignments: assignment id -> notebook names (from the solutions).
-        staging: empty folder where zip files are extracted.
+        staging: folder where notebooks taken out of zips are written (created).
 
     Returns:
         The submissions sorted by (student, assignment, notebook), and warnings about files
-        that match nothing.
+        that match nothing or were skipped.
 
     Raises:
-        ValueError: if ``root`` is not a folder.
+        ValueError: if ``root`` is neither a folder nor a zip file.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise ValueError(f"submissions folder {root} does not exist")
-    owner = {nb: a for a, notebooks in assignments.items() for nb in notebooks}
-    found: dict[tuple[str, str], dict[str, Path]] = {}  # (student, assignment) -> notebooks
-    strays: dict[tuple[str, str], list[str]] = {}
     warnings: list[str] = []
+    archives: list[zipfile.ZipFile] = []
+    try:
+        if root.is_dir():
+            items = _walk(root, warnings)
+        elif root.is_file() and root.suffix.lower() == ".zip":
+            bulk = _open_zip(root, MAX_RUN_UNZIPPED_BYTES, warnings)
+            if bulk is None:
+                raise ValueError(f"submissions zip {root}: {warnings.pop()}")
+            archives.append(bulk)
+            items = _members(bulk, _printable(root.name), "", warnings)
+        elif root.exists():
+            raise ValueError(f"submissions {root} is neither a folder nor a .zip file")
+        else:
+            raise ValueError(f"submissions folder {root} does not exist")
+        return _collect(_unwrap(items, assignments), assignments, staging, warnings, archives)
+    finally:
+        for archive in archives:
+            archive.close()
 
-    def scan(folder: Path) -> None:
-        for entry in sorted(folder.iterdir()):
-            if entry.name.startswith("."):
+
+def _collect(
+    items: list[_Item],
+    assignments: dict[str, list[str]],
+    staging: Path,
+    warnings: list[str],
+    archives: list[zipfile.ZipFile],
+) -> tuple[list[Submission], list[str]]:
+    notebooks = sorted(nb for names in assignments.values() for nb in names)
+    owner = {nb: a for a, names in assignments.items() for nb in names}
+
+    # Who owns what: the top-level entry an item is under (or is) says it.
+    owned: list[tuple[str, tuple[str, ...], _Item]] = []  # (student, path inside, item)
+    refused: set[str] = set()
+
+    def claim(student: str, label: str) -> bool:
+        problem = _id_problem(student)
+        if problem and student not in refused:
+            refused.add(student)
+            warnings.append(f"{label}: {problem}")
+        return problem is None
+
+    for item in sorted(items, key=lambda i: i.parts):
+        top = item.parts[0]
+        if len(item.parts) > 1:
+            if claim(top, _printable(top) + "/"):
+                owned.append((top, item.parts[1:], item))
+        elif _is_notebook(top):
+            notebook = _match(top[:-6], [nb for nb in notebooks if nb != top[:-6]])
+            if notebook is None:
+                warnings.append(f"{item.label}: not named <student>_<notebook>.ipynb, skipped")
+            elif claim(top[: -6 - len(notebook) - 1], item.label):
+                owned.append((top[: -6 - len(notebook) - 1], item.parts, item))
+        elif top.lower().endswith(".zip") and item.file is not None:
+            student = top[:-4]
+            if not claim(student, item.label):
                 continue
-            if entry.is_dir() and not entry.name.startswith("__"):
-                for assignment_dir in sorted(p for p in entry.iterdir() if p.is_dir()):
-                    if assignment_dir.name not in assignments:
-                        continue
-                    key = (entry.name, assignment_dir.name)
-                    notebooks = found.setdefault(key, {})
-                    for file in sorted(assignment_dir.glob("*.ipynb")):
-                        if file.stem in assignments[assignment_dir.name]:
-                            notebooks[file.stem] = file
-                        else:
-                            strays.setdefault(key, []).append(file.name)
-            elif entry.suffix == ".ipynb":
-                match = [nb for nb in owner if entry.stem.endswith(f"_{nb}")]
-                if not match:
-                    warnings.append(f"{entry.name}: not named <student>_<notebook>.ipynb, skipped")
-                    continue
-                notebook = max(match, key=len)
-                student = entry.stem[: -len(notebook) - 1]
-                found.setdefault((student, owner[notebook]), {})[notebook] = entry
-            elif entry.suffix == ".zip":
-                target = staging / entry.stem
-                target.mkdir(parents=True, exist_ok=True)
-                warnings.extend(extract_zip(entry, target / "content"))
-                content = (
-                    _unwrap(target / "content", assignments)
-                    if (target / "content").is_dir()
-                    else None
-                )
-                if content is None:
-                    continue
-                if any(p.is_dir() and p.name in assignments for p in content.iterdir()):
-                    # <student>.zip holding <assignment>/<notebook>.ipynb
-                    content.rename(target / entry.stem)
-                    content = target
-                scan(content)
+            archive = _open_zip(item.file, MAX_ZIP_BYTES, warnings)
+            if archive is None:
+                continue
+            archives.append(archive)
+            inside = _members(archive, item.label, f"{item.label}:", warnings)
+            if not inside:
+                warnings.append(f"{item.label}: no notebooks inside")
+            owned.extend((student, i.parts, i) for i in inside)
+        elif _is_archive(top):
+            warnings.append(f"{item.label}: only .zip archives are read, skipped")
 
-    scan(_unwrap(root, assignments))
-    assignments_seen = {assignment for _, assignment in found}
-    students = sorted({student for student, _ in found})
+    # Which expected notebook each owned file is, by its name alone.
+    students_named = {student for student, _, _ in owned}
+    found: dict[str, dict[str, list[_Candidate]]] = {}
+    strays: dict[tuple[str, str | None], list[str]] = {}
+    for student, inner, item in owned:
+        name = inner[-1]
+        if not _is_notebook(name):
+            if _is_archive(name):
+                warnings.append(f"{item.label}: an archive in a student's folder, not extracted")
+            continue
+        stem = name[:-6]
+        notebook = _match(stem, notebooks)
+        if notebook is None:
+            assignment = next((p for p in inner[:-1] if p in assignments), None)
+            strays.setdefault((student, assignment), []).append(_printable(name))
+            continue
+        names = [stem[: -len(notebook) - 1]] if stem != notebook else []
+        folders = inner[:-1]
+        for index, folder in enumerate(folders):
+            above_assignment = index + 1 < len(folders) and folders[index + 1] in assignments
+            if above_assignment or folder in students_named:
+                names.append(folder)
+        others = sorted(
+            {
+                _printable(n)
+                for n in names
+                if n
+                and n != "submitted"
+                and n not in assignments
+                and n.casefold() != student.casefold()
+            }
+        )
+        found.setdefault(student, {}).setdefault(notebook, []).append(_Candidate(item, others))
+
+    students = sorted(set(found) | {s for (s, a) in strays if a is not None})
+    for student in sorted({s for (s, a) in strays if a is None} - set(students)):
+        warnings.append(
+            f"{student}: no notebook named after an expected one "
+            f"(found {_listed(strays[(student, None)])}), skipped"
+        )
+    seen = {owner[nb] for per in found.values() for nb in per}
+    seen |= {a for (_, a) in strays if a is not None}
+    unpacker = _Unpacker(staging)
     submissions = []
     for student in students:
-        for assignment in sorted(assignments_seen):
-            notebooks = found.get((student, assignment), {})
+        for assignment in sorted(seen):
             for notebook in assignments[assignment]:
-                path = notebooks.get(notebook)
+                candidates = found.get(student, {}).get(notebook, [])
+                target = staging / student / assignment / f"{notebook}.ipynb"
+                path, note = _choose(candidates, student, notebook, target, unpacker, warnings)
                 message = ""
-                if path is None:
-                    others = strays.get((student, assignment), [])
+                if path is None and candidates:
+                    message = f"{notebook}.ipynb could not be unpacked"
+                elif path is None:
                     message = f"no {notebook}.ipynb submitted"
+                    others = strays.get((student, assignment), []) + strays.get((student, None), [])
                     if others:
-                        message += f" (found {', '.join(others)}: misnamed?)"
-                submissions.append(Submission(student, assignment, notebook, path, message))
+                        message += f" (found {_listed(others)}: misnamed?)"
+                submissions.append(
+                    Submission(student, assignment, notebook, path, message, note=note)
+                )
     return submissions, warnings
+
+
+def _when(mtime: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime)) if mtime else "no date"
+
+
+def _choose(
+    candidates: list[_Candidate],
+    student: str,
+    notebook: str,
+    target: Path,
+    unpacker: _Unpacker,
+    warnings: list[str],
+) -> tuple[Path | None, str]:
+    """Grade the newest usable candidate; the note says what was graded and passed over."""
+    ordered = sorted(candidates, key=lambda c: (-c.item.mtime, c.item.label))
+    notes = []
+    graded, path = None, None
+    for candidate in ordered:
+        path, problem = unpacker.get(candidate.item, student, target)
+        if path is not None:
+            graded = candidate
+            break
+        notes.append(f"{candidate.item.label} not unpacked: {problem}")
+        warnings.append(f"{student}: {candidate.item.label} not unpacked: {problem}")
+    if len(ordered) > 1:
+        passed = ordered[ordered.index(graded) + 1 :] if graded else []
+        if graded is not None:
+            head = f"{len(ordered)} files for {notebook}.ipynb: graded the newest, "
+            head += f"{graded.item.label} ({_when(graded.item.mtime)}"
+            tied = [c for c in passed if c.item.mtime == graded.item.mtime]
+            head += ", as new as another: first by name)" if tied else ")"
+            if passed:
+                shown = [f"{c.item.label} ({_when(c.item.mtime)})" for c in passed]
+                head += f"; passed over {_listed(shown)}"
+        else:
+            head = f"{len(ordered)} files for {notebook}.ipynb, none usable"
+        notes.insert(0, head)
+    naming = [f"{c.item.label} names {', '.join(c.names)}" for c in ordered if c.names]
+    if naming:
+        notes.append(f"{_listed(naming)}: counted as {student}'s only")
+    return path, "; ".join(notes)

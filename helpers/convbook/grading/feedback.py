@@ -4,8 +4,8 @@ Three modes (``--feedback``):
 
 - ``full``: nbgrader's feedback page, every test shown, hidden ones included;
 - ``messages`` (the default): the same page without the code of hidden tests. Each
-  failed check keeps its message, and a test's traceback keeps only the student's own
-  frames (their cells), not the frames of the course's test code;
+  failed check keeps its message, and an error in the student's code says where in their
+  code it happened; no line of a test is ever in an output (the grader runs the tests);
 - ``score``: the points of each item and nothing else.
 
 Every page opens with a summary: each graded item with its points, its status and, for a
@@ -42,7 +42,6 @@ __all__ = [
     "hide_hidden_tests",
     "install_mathjax",
     "sections",
-    "trim_traceback",
     "write_pages",
 ]
 
@@ -59,7 +58,6 @@ BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's delimiters
 # demand (TeX extensions, the menu). Not the speech rules (sre/, 4 MB).
 MATHJAX_PARTS = ["tex-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions", "ui", "a11y"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CELL_FRAME = re.compile(r"^(?:Cell In\s*\[(\d+)\]|Input In\s*\[(\d+)\])")
 
 
 @dataclass(frozen=True)
@@ -95,29 +93,6 @@ def hide_hidden_tests(source: str) -> str:
     if hidden is not None:
         kept.append(f"# ({hidden} lines of hidden tests, not shown)")
     return "\n".join(kept)
-
-
-def trim_traceback(traceback: list[str], own_count: int | None) -> list[str]:
-    """An IPython traceback with only the student's frames: those of other cells.
-
-    The first two entries (the rule and the exception's name) and the last (the
-    exception and its message) stay. Frames of the test cell itself (``own_count``), of
-    the course's test code and of libraries become one line saying how many were left out.
-    """
-    if len(traceback) < 3:
-        return list(traceback)
-    head, frames, tail = traceback[:2], traceback[2:-1], traceback[-1:]
-    kept, dropped = [], 0
-    for frame in frames:
-        match = _CELL_FRAME.match(_ANSI.sub("", frame).lstrip())
-        number = match and int(match.group(1) or match.group(2))
-        if number and number != own_count:
-            kept.append(frame)
-        else:
-            dropped += 1
-    if dropped:
-        kept.append(f"({dropped} frames of the course's test code not shown)")
-    return head + kept + tail
 
 
 def _nbgrader(cell) -> dict:
@@ -199,16 +174,11 @@ def items_of(nb: nbformat.NotebookNode, grades: dict[str, dict]) -> list[Item]:
 
 
 def _for_students(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The ``messages`` view: hidden tests' code removed, test tracebacks trimmed."""
+    """The ``messages`` view: hidden tests' code removed. (A test's failure is already only
+    its message: the grader ran it, and its outputs name no line of it.)"""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         cell.source = hide_hidden_tests(cell.source)
-        meta = _nbgrader(cell)
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                output["traceback"] = trim_traceback(output["traceback"], cell.execution_count)
     return nb
 
 

@@ -41,7 +41,6 @@ def record_grades(
     assignment: str,
     notebook: str,
     grades: list[CellGrade] | None,
-    needs_review: bool = False,
 ) -> None:
     """Store one notebook's autograded cell scores.
 
@@ -51,8 +50,6 @@ def record_grades(
         assignment: assignment id (must exist in the gradebook).
         notebook: notebook name.
         grades: scores per graded cell; None gives every cell 0 (missing, unreadable, ...).
-        needs_review: zero the autograded cells and mark every cell for manual grading
-            (tampering: a person decides).
     """
     by_name = {grade.name: grade for grade in grades or []}
     with warnings.catch_warnings():
@@ -63,10 +60,7 @@ def record_grades(
             submitted = gradebook.find_submission_notebook(notebook, assignment, student)
             for grade in submitted.grades:
                 found = by_name.get(grade.name)
-                if needs_review:
-                    grade.auto_score = 0 if grade.cell.cell_type == "code" else None
-                    grade.needs_manual_grade = True
-                elif found is None:
+                if found is None:
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
                 else:

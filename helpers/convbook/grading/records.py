@@ -38,6 +38,9 @@ class Submission:
         notebook: notebook name without ``.ipynb``.
         path: the submitted file, or None when it is missing.
         message: why it is missing (empty otherwise).
+        note: what the grader chose for this notebook, said in its row whatever its status
+            (several files handed in for it, files that could not be unpacked, files whose
+            name or folder names another student).
     """
 
     student: str
@@ -45,6 +48,7 @@ class Submission:
     notebook: str
     path: Path | None
     message: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -87,7 +91,6 @@ class Result:
     ok: bool
     grades: list[CellGrade] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)
-    findings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     autograded: str | None = None
     log: str = ""
@@ -124,4 +127,3 @@ class Outcome:
 
     row: Row
     grades: list[CellGrade] | None
-    needs_review: bool = False

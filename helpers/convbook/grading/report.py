@@ -24,7 +24,6 @@ STATUSES = [
     "timeout",
     "resource limit",
     "kernel died",
-    "tampering",
     "error",
 ]
 
@@ -61,19 +60,13 @@ def outcome_of(
     row["max_score"] = max_score
     kinds: dict[str, list[str]] = {}
     for kind, message in result.events:
-        if kind == "seconds":
+        if kind in ("seconds", "calls"):
             continue
         kinds.setdefault(kind, [])
         if message not in kinds[kind]:
             kinds[kind].append(message)
     if "error" in kinds:
         return Outcome(Row(**row, score=0, status="error", message="; ".join(kinds["error"])), None)
-    tampering = result.findings + kinds.get("tampering", [])
-    if tampering:
-        message = "flagged for manual review: " + "; ".join(tampering)
-        return Outcome(
-            Row(**row, score=0, status="tampering", message=message[:500]), result.grades, True
-        )
     status = "graded"
     for kind in ("resource limit", "kernel died", "timeout"):
         if kind in kinds:

@@ -16,7 +16,7 @@ import ast
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-__all__ = ["grade_ids", "locked_ids", "restore_order", "test_scope"]
+__all__ = ["answer_names", "grade_ids", "restore_order", "test_scope"]
 
 
 def _grade_id(cell: nbformat.NotebookNode) -> str | None:
@@ -77,7 +77,8 @@ def restore_order(
     return nb, notes
 
 
-def _bound_names(tree: ast.Module) -> list[str]:
+def answer_names(tree: ast.Module) -> list[str]:
+    """The names a cell's top-level definitions and assignments bind."""
     names = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -89,27 +90,33 @@ def _bound_names(tree: ast.Module) -> list[str]:
     return names
 
 
-def test_scope(source: nbformat.NotebookNode) -> tuple[str, tuple[str, ...]]:
-    """What the assignment's tests may use, read from its source notebook.
+def test_scope(source: nbformat.NotebookNode) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """What the assignment's tests run with, read from its source notebook.
 
     Args:
         source: the instructor's source notebook.
 
     Returns:
-        ``(context, answers)``: the plain-Python code of the locked, non-test cells (the
-        imports and constants every test starts from; cells with IPython magics, such as
-        the Colab install cell, are left out), and the names the solution cells define.
+        ``(context, answers, tests)``: the plain-Python code of the locked, non-test cells
+        (the imports and constants every test starts from; cells with IPython magics, such
+        as the Colab install cell, are left out), the names the solution cells define, and
+        each test cell's code (hidden tests included) by grade_id.
     """
-    context, answers = [], []
+    context, answers, tests = [], [], {}
     transform = TransformerManager().transform_cell
     for cell in source.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.get("cell_type") != "code":
             continue
         if meta.get("solution"):
-            answers.extend(_bound_names(ast.parse(transform(cell.source))))
-        elif meta.get("locked") and not meta.get("grade"):
+            try:
+                answers.extend(answer_names(ast.parse(transform(cell.source))))
+            except SyntaxError:
+                continue
+        elif meta.get("grade"):
+            tests[meta.get("grade_id", "")] = cell.source
+        elif meta.get("locked"):
             python = transform(cell.source)
             if "get_ipython()" not in python:
                 context.append(python)
-    return "\n".join(context), tuple(dict.fromkeys(answers))
+    return "\n".join(context), tuple(dict.fromkeys(answers)), tests

@@ -1,6 +1,6 @@
 """Isolation for grading, built on util-linux ``unshare``, bubblewrap and cgroups.
 
-Three layers, each a well-kept tool rather than our own mount code:
+Three layers:
 
 * ``worker_prefix()`` wraps each grading worker in new Linux namespaces with ``unshare``:
   its own network with only a loopback (no network at all), its own mounts and process
@@ -8,11 +8,22 @@ Three layers, each a well-kept tool rather than our own mount code:
 * the kernel launcher (``python sandbox.py -- <kernel command>``, started by
   ``execute.JailedKernelManager``) puts the kernel in a cgroup of its own with total limits
   on memory and processes, sets per-process limits (CPU time, file size, address space),
-  drops to an unprivileged user of its own when the grader is root and then execs
-  **bubblewrap**. The kernel sees read-only system and Python files, a read-only folder
-  holding a copy of its own submission (without hidden tests; its working folder), and a
-  size-limited scratch folder (its HOME and TMPDIR). Nothing else: not the solutions, not
-  the other submissions, not the course folder with its hidden tests, not the gradebook.
+  gives it an environment built from an allow-list (``policy.kernel_env``: nothing else of
+  the grader's environment), drops to an unprivileged user of its own when the grader is
+  root and then execs **bubblewrap**. The kernel sees read-only system and Python files, a
+  read-only folder holding a copy of its own submission (without hidden tests; its working
+  folder), and size-limited scratch folders of its own: HOME (= TMPDIR), /tmp and
+  /dev/shm, each a new tmpfs. Nothing else: not the solutions, not the other submissions,
+  not the course folder with its hidden tests, not the gradebook.
+
+  Inside a worker the launcher first asks the slot's zygote (:class:`Zygote`,
+  ``convbook.grading.zygote``) to fork the kernel instead, PyTorch already imported. The
+  fork gets new mount and IPC namespaces with new tmpfs on HOME, /tmp and /dev/shm (the
+  only mount code of our own, in ``zygote``) and drops to the slot's user for good before
+  it runs anything of its notebook; the launcher moves it into the notebook's cgroups
+  first. When the zygote cannot serve the kernel in any way (dead, stopped, hung, a fork
+  that cannot enter its jail), every wait being bounded, the launcher starts the kernel
+  itself as above, and the worker starts a new zygote for the next notebook.
 * :func:`missing` probes all of it. ``convbook grade`` refuses to grade when anything is
   missing, unless the instructor passes ``--no-sandbox``.
 """
@@ -24,6 +35,7 @@ import json
 import os
 import resource
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -31,12 +43,17 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["ENV_PREFIX", "KernelJail", "Lines", "Zygote", "missing", "wipe", "worker_prefix"]
+from convbook.grading import policy
+
+__all__ = ["ENV_PREFIX", "KernelJail", "Lines", "Zygote", "missing", "worker_prefix"]
 
 ENV_PREFIX = "CONVBOOK_JAIL_"
 _ROOT_PREFIX = ["--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _CGROUP_NAME = "convbook-kernel"
+# What a zygote keeps to give each fork a jail of its own: new namespaces and tmpfs
+# (SYS_ADMIN), the slot's user (SETUID, SETGID), an empty bounding set (SETPCAP).
+_FACTORY_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,6 +81,7 @@ class KernelJail:
 
     Attributes:
         home: the kernel's scratch folder (HOME, TMPDIR), a size-limited tmpfs inside.
+            /tmp and /dev/shm are new tmpfs of the same size.
         submission: a folder holding the student's own notebook; the kernel's working folder.
         uid: the user the kernel runs as when the grader is root.
         memory_bytes: total memory of the kernel and every process it starts.
@@ -76,6 +94,7 @@ class KernelJail:
         sandbox: False with ``--no-sandbox``: limits only, nothing hidden.
         zygote: where the kernel is forked from, if anywhere (then ``home`` and
             ``submission`` must be the zygote's).
+        factory: this is the jail of a zygote itself (see :class:`Zygote`).
         cgroup: the name of the kernel's cgroups, unique to this kernel (see
             :meth:`remove`).
     """
@@ -95,6 +114,7 @@ class KernelJail:
         sandbox: bool = True,
         cpu_cores: float | None = None,
         zygote: Zygote | None = None,
+        factory: bool = False,
     ) -> None:
         self.cgroup = f"{uid}-{secrets.token_hex(6)}"
         self.settings = {
@@ -111,6 +131,8 @@ class KernelJail:
             "CORES": str(cpu_cores if cpu_cores is not None else threads),
             "SANDBOX": "1" if sandbox else "0",
         }
+        if factory:
+            self.settings["FACTORY"] = "1"
         if zygote is not None:  # the launcher asks it for the kernel (see ``Zygote``)
             self.settings.update(
                 ZYGOTE=str(zygote.socket),
@@ -136,17 +158,28 @@ class Zygote:
     """The worker's end of a kernel factory (``convbook.grading.zygote``), one per slot.
 
     Kernels forked from it skip the imports every grading kernel makes (about 2.5 s of CPU
-    each). It runs jailed as a kernel is (the slot's user, the same view of files, a cgroup
-    of its own); the launcher moves each kernel it forks into that notebook's cgroups
-    before the kernel runs anything. The kernels of a slot share its folders: the worker
-    empties ``submission`` before each notebook and the fork empties ``home``.
+    each). It runs in a jail like a kernel's (the same view of files, a cgroup of its own),
+    but, when the grader is root, as root inside it, holding only what it needs to give
+    each fork a jail of its own (``_FACTORY_CAPS``; bubblewrap runs it without setpriv).
+    Each fork gets new mount and IPC namespaces with empty tmpfs on HOME, /tmp and
+    /dev/shm and drops to the slot's user for good before it runs anything of its notebook
+    (see ``convbook.grading.zygote``), so nothing a kernel writes is seen by the next, nothing
+    is ever deleted (a kernel's scratch dies with its namespace), and a kernel cannot
+    signal, stop or trace its zygote. The launcher moves each fork into its notebook's
+    cgroups before the fork runs anything of the notebook. The worker empties
+    ``submission`` (read-only to kernels) before each notebook.
+
+    Without root bubblewrap runs in a user namespace: the zygote holds those capabilities
+    only there and its forks keep its user, so a kernel could stop or kill it; then, as
+    whenever the zygote fails, the launcher starts kernels on their own and the worker
+    replaces the zygote (:meth:`healthy`).
 
     Attributes:
-        home: the kernels' scratch folder (a tmpfs inside the jail).
+        home: the kernels' HOME (each fork mounts its own tmpfs there).
         submission: the kernels' working folder (read-only inside the jail).
         socket: the control socket; only the launcher, outside the jail, can reach it.
-        wait_s: how long a kernel waits for it (it may still be importing) before the
-            launcher starts the kernel on its own.
+        wait_s: how long a kernel waits for it to import (until then it does not listen)
+            before the launcher starts the kernel on its own.
         key: the settings it was started with; kernels with other settings cannot use it.
     """
 
@@ -157,8 +190,9 @@ class Zygote:
         self.socket = folder / "control.sock"
         self.wait_s = wait_s
         self.key = tuple(sorted(limits.items()))
-        self.jail = KernelJail(home=self.home, submission=self.submission, **limits)
+        self.jail = KernelJail(home=self.home, submission=self.submission, factory=True, **limits)
         self.process: subprocess.Popen | None = None
+        self.started = 0.0
 
     def start(self) -> None:
         """Start it; it imports in the background, and the first kernel waits for that."""
@@ -173,7 +207,8 @@ class Zygote:
         try:
             listener.bind(str(self.socket))
             self.socket.chmod(0o600)
-            listener.listen(4)
+            # bound, not listening: the zygote listens once it has imported, so until then
+            # connecting is refused and a launcher can tell "importing" from "hung"
             env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
             fd = str(listener.fileno())
             command = [sys.executable, "-I", __file__, "--",
@@ -185,16 +220,50 @@ class Zygote:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+            self.started = time.monotonic()
         finally:
-            listener.close()  # the zygote holds it now: if it dies, connecting fails at once
+            listener.close()  # the zygote holds it now: if it dies, connecting fails
+        # until its launcher has joined its cgroup a kernel's launcher would take it for
+        # dead (about 0.1 s; bounded: a zygote that never gets there is replaced later)
+        deadline = self.started + policy.ZYGOTE_FORK_S
+        while not self.pids() and self.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def healthy(self, timeout: float = policy.ZYGOTE_PING_S) -> bool:
+        """Whether it can fork the next kernel: alive, not stopped, and answering a ping
+        within ``timeout`` (or still importing, for at most ``wait_s`` after its start)."""
+        import socket
+
+        if not self.alive() or _zygote_state(self.jail.cgroup) != "running":
+            return False
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(timeout)
+        with conn:
+            try:
+                conn.connect(str(self.socket))
+            except ConnectionRefusedError:  # not listening yet
+                return time.monotonic() - self.started < self.wait_s
+            except OSError:
+                return False
+            lines = Lines(conn)
+            try:
+                lines.send({"ping": True})
+                return lines.read() == {"pong": True}
+            except (OSError, ValueError):
+                return False
+
     def empty_submission(self) -> None:
-        """Remove the previous notebook's files. Only what is inside: the jail holds the
-        folder itself mounted, and a new folder of that name would not be seen there."""
-        wipe(self.submission)
+        """Remove the previous notebook's files (the worker's and the launcher's: kernels
+        cannot write there, so there are no folders). Only what is inside: the jail holds
+        the folder itself mounted, and a new folder of that name would not be seen there."""
+        for entry in os.scandir(self.submission):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
         left = [entry.name for entry in self.submission.iterdir()]
         if left:
             raise OSError(f"could not empty the kernels' folder {self.submission}: {left}")
@@ -202,14 +271,6 @@ class Zygote:
     def pids(self) -> set[int]:
         """Its processes (bubblewrap's and its own), as the worker sees them."""
         return set(_group_procs(self.jail.cgroup))
-
-    def resume(self) -> None:
-        """After a notebook: continue it, in case a kernel stopped it (SIGSTOP)."""
-        for pid in self.pids():
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except OSError:
-                pass
 
     def stop(self) -> None:
         if self.process is not None:
@@ -371,64 +432,61 @@ def _parents(*paths: str) -> list[str]:
 
 
 def bwrap_command(
-    home: str, submission: str, scratch_bytes: int, command: list[str], uid: int
+    home: str,
+    submission: str,
+    scratch_bytes: int,
+    command: list[str],
+    uid: int,
+    *,
+    factory: bool = False,
 ) -> list[str]:
     """The bubblewrap command line that runs ``command`` with the kernel's view of files.
 
     As root, bubblewrap sets up the mounts and util-linux ``setpriv`` then drops to ``uid``
     with no capabilities left; as anyone else, bubblewrap runs in a user namespace.
+    ``factory``: the command is a zygote, which stays root (without root: the user of the
+    namespace) inside with only ``_FACTORY_CAPS``; each of its forks drops to ``uid``.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise OSError("bubblewrap (bwrap) is not installed")
+    caps: list[str] = []
+    if factory:
+        caps = ["--cap-drop", "ALL", *[a for c in _FACTORY_CAPS for a in ("--cap-add", c)]]
     if os.geteuid() == 0 and uid > 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            raise OSError("setpriv (util-linux) is not installed")
-        drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                "--inh-caps=-all", "--bounding-set=-all", "--"]  # fmt: skip
-        namespace = []
+        drop, namespace = [], []
+        if not factory:
+            setpriv = shutil.which("setpriv")
+            if setpriv is None:
+                raise OSError("setpriv (util-linux) is not installed")
+            drop = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--"]  # fmt: skip
     else:
         drop, namespace = [], ["--unshare-user"]
+    size = str(scratch_bytes)
     return [
         bwrap,
         *namespace,
+        *caps,
         "--unshare-pid",
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
         "--die-with-parent",
         "--new-session",
-        "--perms", "1777", "--tmpfs", "/tmp",  # first: Python may live below /tmp
+        "--perms", "1777", "--size", size, "--tmpfs", "/tmp",  # first: Python may be below
         *_system_binds(),
         *_python_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
+        "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
         *[a for p in _parents(home, submission) for a in ("--perms", "0755", "--dir", p)],
-        "--perms", "0777", "--size", str(scratch_bytes), "--tmpfs", home,
+        "--perms", "0777", "--size", size, "--tmpfs", home,
         "--ro-bind", submission, submission,
         "--chdir", submission,
         *drop,
         *command,
     ]  # fmt: skip
-
-
-def wipe(folder: str | Path) -> None:
-    """Remove everything inside ``folder`` (not the folder), whatever its permissions."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                os.chmod(entry.path, 0o700)
-                wipe(entry.path)
-                os.rmdir(entry.path)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            pass
 
 
 class Lines:
@@ -461,6 +519,22 @@ def _group_procs(name: str) -> list[int]:
     return [int(pid) for pid in text.split()]
 
 
+def _zygote_state(name: str) -> str:
+    """``"dead"`` (no process left in the kernel cgroup ``name``), ``"stopped"`` (one of
+    its processes is: SIGSTOP) or ``"running"``."""
+    pids = _group_procs(name)
+    if not pids:
+        return "dead"
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if stat.rpartition(")")[2].split()[:1] in (["T"], ["t"]):
+            return "stopped"
+    return "running"
+
+
 def _outer_pid(candidates: list[int], inner: int) -> int | None:
     """Which of ``candidates`` is the process the jail's own process table calls ``inner``."""
     for pid in candidates:
@@ -476,21 +550,49 @@ def _outer_pid(candidates: list[int], inner: int) -> int | None:
     return None
 
 
+def _say(text: str) -> None:
+    """A line for the worker's log (the launcher's stderr is the kernel's)."""
+    print(f"convbook sandbox: {text}", file=sys.stderr, flush=True)
+
+
+def _connect_zygote(settings: dict[str, str]):
+    """A connection to the slot's zygote once it listens (it may still be importing); None
+    when it is dead or stopped, or still not listening after ``ZYGOTE_WAIT`` seconds."""
+    import socket
+
+    deadline = time.monotonic() + float(settings.get("ZYGOTE_WAIT", "60"))
+    while _zygote_state(settings["ZYGOTE_CGROUP"]) == "running":
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(policy.ZYGOTE_REPLY_S)  # every wait for it from now on
+        try:
+            conn.connect(settings["ZYGOTE"])
+            return conn
+        except (ConnectionRefusedError, FileNotFoundError):
+            conn.close()  # bound, not listening yet: still importing
+        except OSError:
+            conn.close()
+            return None
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+    return None
+
+
 def _kernel_from_zygote(
     settings: dict[str, str], command: list[str], env: dict[str, str], limits: dict
 ) -> int | None:
     """Ask the slot's zygote for this kernel; returns the kernel's exit code, or None when
-    the zygote cannot serve it (then the caller starts the kernel itself)."""
-    import socket
-
+    the zygote cannot serve it, whatever the reason (then the caller starts the kernel
+    itself). Every wait before the kernel runs is bounded."""
     if command[1:3] != ["-m", "ipykernel_launcher"] and command[1:2] != ["-c"]:
         return None
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.settimeout(float(settings.get("ZYGOTE_WAIT", "60")))  # it may still be importing
+    conn = _connect_zygote(settings)
+    if conn is None:
+        _say("the zygote is dead, stopped or not listening; starting the kernel on its own")
+        return None
     lines = Lines(conn)
-
+    pidfd = -1
     try:
-        conn.connect(settings["ZYGOTE"])
         groups = _make_cgroup(
             settings["CGROUP"],
             int(settings.get("MEMORY", "0")),
@@ -504,41 +606,59 @@ def _kernel_from_zygote(
             "cwd": settings["SUBMISSION"],
             "limits": limits,
             "threads": int(settings.get("THREADS", "1")),
-            "wipe": [settings["HOME"], "/tmp", "/dev/shm"],
+            "uid": int(settings.get("UID", "0")),
+            "home": settings["HOME"],
+            "scratch": int(settings.get("SCRATCH", str(256 << 20))),
         }
         lines.send(request)
         reply = lines.read()
-        outer = _outer_pid(_group_procs(settings["ZYGOTE_CGROUP"]), reply["pid"]) if reply else None
+        if not reply or "pid" not in reply:
+            why = (reply or {}).get("error", "no answer")
+            raise OSError(f"the zygote could not fork the kernel: {why}")
+        outer = _outer_pid(_group_procs(settings["ZYGOTE_CGROUP"]), reply["pid"])
         if outer is None:
-            return None  # closing the connection kills the fork
+            raise OSError("the zygote's fork is not in its cgroup")
+        pidfd = os.pidfd_open(outer)  # this kernel, whatever becomes of the zygote
         for group in groups:  # before the fork runs anything of the notebook's
             (group / "cgroup.procs").write_text(str(outer))
         lines.send({"go": True})
-    except (OSError, ValueError, KeyError, TypeError):
-        conn.close()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        if pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+            os.close(pidfd)
+        conn.close()  # the zygote kills its fork when the connection closes
+        _say(f"{error}; starting the kernel on its own")
         return None
 
-    def forward(signum, _frame) -> None:
+    def forward(signum, _frame) -> None:  # interrupts, straight to the kernel
         try:
-            lines.send({"signal": signum})
+            signal.pidfd_send_signal(pidfd, signum)
         except OSError:
             pass
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
-    conn.settimeout(None)
+    watched = [conn, pidfd]
     while True:  # this process stands for the kernel: it ends when the kernel does
-        try:
-            message = lines.read()
-        except InterruptedError:
-            continue
-        except (OSError, ValueError):
-            return 1
-        if message is None:
-            return 1  # the zygote is gone, and the kernel with it
-        if "exit" in message:
-            code = int(message["exit"])
-            return code if code >= 0 else 128 - code
+        ready = select.select(watched, [], [])[0]
+        if pidfd in ready and conn in watched and conn not in ready:
+            # the kernel ended: the zygote tells its exit code at once, or never
+            ready = [*select.select([conn], [], [], 2.0)[0], pidfd]
+        if conn in ready:
+            try:
+                message = lines.read()
+            except (OSError, ValueError):
+                message = None
+            if message is None:
+                watched = [pidfd]  # the zygote is gone: watch the kernel alone
+            elif "exit" in message:
+                code = int(message["exit"])
+                return code if code >= 0 else 128 - code
+        if pidfd in ready:
+            return 1  # the kernel ended, and the zygote did not say how
 
 
 def _launch(command: list[str]) -> None:
@@ -568,18 +688,7 @@ def _launch(command: list[str]) -> None:
     }
     limits = {k: v for k, v in limits.items() if v or k == "RLIMIT_CORE"}
     cpu = int(settings.get("CPU", "0"))
-    for key in [k for k in env if "TOKEN" in k or "SECRET" in k or "PASSWORD" in k or "KEY" in k]:
-        env.pop(key)
-    env.update(
-        HOME=home,
-        TMPDIR=home,
-        MPLCONFIGDIR=os.path.join(home, ".matplotlib"),
-        IPYTHONDIR=os.path.join(home, ".ipython"),
-        OMP_NUM_THREADS=threads,
-        MKL_NUM_THREADS=threads,
-        OPENBLAS_NUM_THREADS=threads,
-        PYTHONDONTWRITEBYTECODE="1",
-    )
+    env = policy.kernel_env(env, home=home, threads=threads)  # an allow-list, nothing more
     if sandbox and settings.get("ZYGOTE"):
         forked = {name: (value, value) for name, value in limits.items()}
         if cpu:
@@ -607,16 +716,18 @@ def _launch(command: list[str]) -> None:
     # no RLIMIT_NPROC: it counts every process of the uid, so one kernel's fork bomb would
     # starve another kernel that runs under the same uid; the pids cgroup is per kernel
     scratch = int(settings.get("SCRATCH", str(256 << 20)))
-    jailed = bwrap_command(home, submission, scratch, command, uid)
+    factory = settings.get("FACTORY") == "1"
+    jailed = bwrap_command(home, submission, scratch, command, uid, factory=factory)
     os.execvpe(jailed[0], jailed, env)
 
 
 # -- the probe ---------------------------------------------------------------------------
 
 _PROBE = """\
-import json, os, socket
+import json, os, socket, sys
 found = {"uid": os.getuid(), "cwd": os.getcwd()}
-found["secret"] = os.path.exists(os.environ["PROBE_HIDDEN"])
+found["secret"] = os.path.exists(sys.argv[1])
+found["env"] = "PROBE_LEAK" in os.environ
 try:
     open(os.path.join(os.getcwd(), "x"), "w")
     found["cwd_writable"] = True
@@ -639,8 +750,9 @@ def _probe_in_worker() -> None:
     jail = KernelJail(home=home, submission=submission, uid=60999, memory_bytes=2 << 30,
                       processes=64, cpu_seconds=60, file_bytes=1 << 20, scratch_bytes=1 << 20,
                       threads=1)  # fmt: skip
-    env = {**os.environ, **jail.env(), "PROBE_HIDDEN": str(secret)}
+    env = {**os.environ, **jail.env(), "PROBE_LEAK": "1"}  # not on the allow-list
     command = [sys.executable, "-I", __file__, "--", sys.executable, "-I", "-c", _PROBE]
+    command.append(str(secret))
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     jail.remove()
     shutil.rmtree(base, ignore_errors=True)
@@ -678,6 +790,8 @@ def missing() -> tuple[str, ...]:
         return (f"the sandbox could not start a jailed process: {detail.strip()[-300:]}",)
     if found.get("secret") or found.get("cwd_writable"):
         return ("the sandbox started, but its process could see or write hidden files",)
+    if found.get("env", True):
+        return ("the sandbox started, but its process got more than the allowed environment",)
     if os.geteuid() == 0 and found.get("uid") == 0:
         return ("the sandbox started, but its process still ran as root",)
     return ()

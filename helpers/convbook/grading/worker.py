@@ -2,7 +2,8 @@
 
 ``python -m convbook.grading.worker REQUEST.json`` is started by ``app.py`` inside the
 namespaces of ``sandbox.worker_prefix()``. It copies the template gradebook, restores the
-cell order, scans for tampering, runs nbgrader's autograde (with ``SandboxedExecute``) and
+cell order, runs nbgrader's autograde (with ``SandboxedExecute``: the tests run here, in
+this process, and the jailed kernel only runs the student's cells and answers calls) and
 writes ``result.json`` next to the request. It never touches the instructor's gradebook
 or the feedback: the parent merges the result and makes the pages.
 """
@@ -67,8 +68,10 @@ def _limits(request: Request) -> dict:
 
 
 def _zygote_for(request: Request, current: Zygote | None) -> Zygote | None:
-    """The slot's zygote for this request: the current one if it fits and lives, else a new
-    one (None without the sandbox: then each kernel starts on its own)."""
+    """The slot's zygote for this request: the current one if it fits and is healthy
+    (alive, not stopped, answering), else a new one (None without the sandbox: then each
+    kernel starts on its own). A notebook whose kernel the old one failed to fork was
+    started on its own by the launcher; this is where the slot recovers."""
     if not request.sandbox:
         if current is not None:
             current.stop()
@@ -79,7 +82,7 @@ def _zygote_for(request: Request, current: Zygote | None) -> Zygote | None:
         processes=policy.ZYGOTE_PROCESSES,
         **_limits(request),
     )
-    if current is not None and current.key == wanted.key and current.alive():
+    if current is not None and current.key == wanted.key and current.healthy():
         return current
     if current is not None:
         current.stop()
@@ -123,9 +126,10 @@ def _config(request: Request, course: Path, db: Path):
     config.SandboxedExecute.kernel_name = "python3"
     config.SandboxedExecute.events_file = str(Path(request.work_dir) / "events.json")
     source = nbformat.read(request.source_notebook, as_version=4)
-    context, answers = test_scope(source)
+    context, answers, tests = test_scope(source)
     config.SandboxedExecute.context = context
     config.SandboxedExecute.answers = list(answers)
+    config.SandboxedExecute.tests = tests
     return config
 
 
@@ -143,8 +147,7 @@ def grade_request(request: Request, zygote: Zygote | None = None) -> Result:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from .restore import locked_ids, restore_order
-    from .tamper import scan_notebook
+    from .restore import restore_order
 
     work = Path(request.work_dir)
     course, db_dir, home = work / "course", work / "db", work / "home"
@@ -168,7 +171,6 @@ def grade_request(request: Request, zygote: Zygote | None = None) -> Result:
     submitted = nbformat.read(request.submission, as_version=4)
     release = nbformat.read(request.release_notebook, as_version=4)
     submitted, notes = restore_order(submitted, release)
-    findings = scan_notebook(submitted, locked_ids(release))
     target = course / "submitted" / request.student / request.assignment
     target.mkdir(parents=True, exist_ok=True)
     nbformat.write(submitted, target / f"{request.notebook}.ipynb")
@@ -189,6 +191,9 @@ def grade_request(request: Request, zygote: Zygote | None = None) -> Result:
     coursedir.notebook_id = request.notebook
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)
+    import torch  # the tests run here: with the kernel's share of the cores, not all of them
+
+    torch.set_num_threads(request.threads)
     started = time.monotonic()
     graded = api.autograde(request.assignment, request.student, force=True, create=True)
     _kill_strays(zygote.pids() if zygote is not None else set())
@@ -199,10 +204,8 @@ def grade_request(request: Request, zygote: Zygote | None = None) -> Result:
         if jail.memory_limit_hit():
             result.events.append(("resource limit", "used more than its memory limit"))
         jail.remove()
-    if zygote is not None:
-        zygote.resume()
     result.seconds["autograde"] = round(time.monotonic() - started, 2)
-    result.findings, result.notes = findings, notes
+    result.notes = notes
     result.log = (graded.get("log") or "")[-3000:] + (graded.get("error") or "")[-3000:]
     if not result.ok:
         return result

@@ -1,0 +1,635 @@
+"""Rules about how an answer is written, checked on its source (section rules of 7.1-8.6).
+
+Some exercises say *how* an answer must be computed: "only ``F.relu`` and arithmetic",
+"arithmetic only", "without the pooling functions". This module checks such a rule on the
+answer's source code, as an allow-list (or deny-list) over its syntax tree, before the
+answer runs. The grader (``harness.py``) then runs exactly the code it checked, in a
+namespace that holds only the course's imports and that code: what the rest of the
+notebook does cannot change what the checked names mean there.
+
+* :func:`closure` finds an answer's code in a notebook: its ``def`` (the last one before
+  the test), the top-level definitions, imports and assignments it reads, and so on,
+  transitively. A name the answer needs but that a cell binds in a way the grader cannot
+  follow (inside a loop, an ``if``, a ``with``) is refused, naming the line.
+* :func:`check` walks that code once per rule. Every rule refuses dynamic access: a
+  private or dunder attribute, ``getattr``/``setattr`` with a computed name, ``eval``,
+  ``exec``, ``compile``, ``__import__``, ``globals``, ``vars``, ``open``, ``type``, imports
+  inside a function, ``global``. Then
+  - ``only``: every module function the code names must be on the allow-list, and every
+    method it calls on a value that is a tensor method must be an allowed one;
+  - ``forbid``: no name, attribute or method may be a forbidden function (by path, and by
+    its last name, whatever the receiver);
+  - ``arithmetic``: no PyTorch, NumPy or course name at all: Python and ``math``.
+
+A PyTorch trace (``convbook.checks``) still runs around the call as a second signal: it
+sees operators on tensors (``a > b``), which the source alone cannot type.
+
+Why our own checker and not RestrictedPython: RestrictedPython rewrites code so that a
+policy can guard attribute access at run time, for sandboxing a whole program; its
+default policy knows nothing of "which PyTorch operations", and the jail already keeps
+the program in. What is missing here is narrower: a per-answer allow-list of names, with
+messages that name the line. That is a tree walk of about a hundred lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import symtable
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Rule", "RuleBroken", "Source", "check", "closure", "python_of"]
+
+# Builtins that reach objects, code or files by a computed name: never in a ruled answer.
+_DYNAMIC_BUILTINS = {
+    "getattr", "setattr", "delattr", "hasattr", "eval", "exec", "compile", "__import__",
+    "globals", "locals", "vars", "open", "input", "breakpoint", "help", "type", "object",
+    "super", "memoryview", "classmethod", "staticmethod", "property", "dir", "id",
+    "__build_class__", "exit", "quit",
+}  # fmt: skip
+# Modules and functions that reach other code by a computed name, or the interpreter's
+# own state: never in a ruled answer, whatever the rule allows.
+_DYNAMIC_MODULES = {
+    "importlib", "sys", "inspect", "gc", "ctypes", "types", "builtins", "os", "subprocess",
+    "pickle", "marshal", "runpy", "code", "codeop", "dis", "threading", "multiprocessing",
+    "pkgutil", "zipimport", "weakref", "copyreg", "signal", "shutil", "pathlib", "io",
+}  # fmt: skip
+_DYNAMIC_PATHS = {"operator.attrgetter", "operator.methodcaller", "functools.partial"}
+# Reading a tensor's size, type or device: allowed under every rule on tensors.
+METADATA = {
+    "shape", "dtype", "device", "ndim", "size", "dim", "numel", "is_floating_point",
+    "is_contiguous", "layout", "requires_grad", "is_cuda", "nelement",
+}  # fmt: skip
+# Harmless PyTorch names under every rule: they compute nothing from the inputs.
+HARMLESS = {
+    "torch.no_grad", "torch.enable_grad", "torch.Size", "torch.device", "torch.dtype",
+}  # fmt: skip
+# Modules an "arithmetic only" answer may use.
+ARITHMETIC_MODULES = ("math", "itertools", "functools", "operator", "fractions", "decimal")
+
+
+class RuleBroken(Exception):
+    """The answer's source breaks its rule; the message names the line and says why."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule about how an answer is computed.
+
+    Attributes:
+        kind: ``"only"`` (allow-list), ``"forbid"`` (deny-list) or ``"arithmetic"``.
+        names: dotted paths of the allowed (``only``) or forbidden (``forbid``) functions.
+        hint: what the student may use instead, appended to messages.
+        what: the answer's name, for messages.
+    """
+
+    kind: str
+    names: tuple[str, ...] = ()
+    hint: str = ""
+    what: str = ""
+
+    def as_data(self) -> dict:
+        return {"kind": self.kind, "names": list(self.names), "hint": self.hint,
+                "what": self.what}  # fmt: skip
+
+
+@dataclass
+class Source:
+    """One top-level statement of the answer's code, and where it came from."""
+
+    node: ast.stmt
+    cell: int  # index of the cell in the notebook
+    label: str  # how messages name the cell ("the cell that defines max_relu")
+
+
+@dataclass
+class _Binding:
+    kind: str  # "def", "assign", "import", "dynamic"
+    node: ast.stmt
+    cell: int
+    target: str = ""  # import: the dotted path the name stands for
+
+
+@dataclass
+class Closure:
+    """An answer's code: the statements to run, in notebook order, and what its names are.
+
+    Attributes:
+        statements: the top-level statements, in the order the notebook runs them.
+        aliases: name -> dotted path, for names that stand for a module or a function
+            (imports, and assignments such as ``G = torch.nn.functional``).
+        own: names the code defines itself (functions, values it computes).
+    """
+
+    statements: list[Source] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    chains: dict[str, list[str]] = field(default_factory=dict)
+    own: set[str] = field(default_factory=set)
+
+    def code(self) -> str:
+        return "\n\n".join(ast.unparse(s.node) for s in self.statements)
+
+
+def python_of(cell_source: str) -> str:
+    """A code cell as plain Python (IPython magics become calls, as the kernel runs them);
+    the bodies of ``%%capture`` and ``%%time`` cells are their own code."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    text = TransformerManager().transform_cell(cell_source)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
+        call = tree.body[0].value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_cell_magic"
+            and len(call.args) == 3
+            and all(isinstance(a, ast.Constant) for a in call.args)
+            and call.args[0].value in ("capture", "time")
+        ):
+            return python_of(call.args[2].value)
+    return text
+
+
+class _Binds(ast.NodeVisitor):
+    """Names a statement binds in the cell's namespace (not inside its functions)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self.names.append(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        return
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.names.append(node.id)
+
+    def visit_alias(self, node: ast.alias) -> None:
+        self.names.append((node.asname or node.name).split(".")[0])
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.names.extend(node.names)
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    binds = _Binds()
+    binds.visit(node)
+    return list(dict.fromkeys(binds.names))
+
+
+def _bindings(cells: list[tuple[int, str]]) -> dict[str, _Binding]:
+    """The last top-level binding of every name in ``cells`` (index, python source)."""
+    found: dict[str, _Binding] = {}
+    for index, text in cells:
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue  # the kernel ran none of it either
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found[node.name] = _Binding("def", node, index)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        found[alias.asname] = _Binding("import", node, index, alias.name)
+                    else:
+                        top = alias.name.split(".")[0]
+                        found[top] = _Binding("import", node, index, top)
+            elif isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    found[alias.asname or alias.name] = _Binding(
+                        "import", node, index, f"{module}.{alias.name}"
+                    )
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _simple_targets(node):
+                for name in _bound_names(node):
+                    found[name] = _Binding("assign", node, index)
+            else:
+                for name in _bound_names(node):
+                    found[name] = _Binding("dynamic", node, index)
+    return found
+
+
+def _simple_targets(node: ast.Assign | ast.AnnAssign) -> bool:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if isinstance(node, ast.AnnAssign) and node.value is None:
+        return False
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, (ast.Attribute, ast.Subscript, ast.Starred)):
+                return False
+    return True
+
+
+def _free_names(node: ast.stmt) -> set[str]:
+    """Global names a top-level statement reads (its functions' bodies included)."""
+    text = ast.unparse(node)
+    table = symtable.symtable(text, "<answer>", "exec")
+    names: set[str] = set()
+
+    def visit(scope: symtable.SymbolTable, top: bool) -> None:
+        for symbol in scope.get_symbols():
+            if top:
+                if symbol.is_referenced():
+                    names.add(symbol.get_name())
+            elif symbol.is_global() and symbol.is_referenced():
+                names.add(symbol.get_name())
+        for child in scope.get_children():
+            visit(child, False)
+
+    visit(table, True)
+    return names
+
+
+def _import_of(name: str, target: str, node: ast.stmt) -> ast.stmt:
+    """A statement that imports only ``name`` (the cell's may import more)."""
+    if isinstance(node, ast.ImportFrom):
+        module, _, attribute = target.rpartition(".")
+        made = ast.ImportFrom(module=module.lstrip("."), names=[ast.alias(attribute, name)],
+                              level=len(module) - len(module.lstrip(".")))  # fmt: skip
+    elif target == name:
+        made = ast.Import(names=[ast.alias(target)])
+    else:
+        made = ast.Import(names=[ast.alias(target, name)])
+    return ast.copy_location(ast.fix_missing_locations(made), node)
+
+
+def closure(
+    answer: str, cells: list[tuple[int, str]], context: dict[str, Any], labels: dict[int, str]
+) -> Closure:
+    """The code an answer needs, from the notebook cells before its test.
+
+    Args:
+        answer: the answer's name.
+        cells: (index, plain Python) of the code cells before the test, in order.
+        context: the course's names (the assignment's locked imports and constants, as
+            run by the grader); a name the notebook does not rebind comes from there.
+        labels: how messages call each cell, by index.
+
+    Raises:
+        RuleBroken: if a needed name is bound where the grader cannot follow it.
+    """
+    bindings = _bindings(cells)
+    result = Closure()
+    chosen: list[Source] = []
+    taken: set[int] = set()
+    todo, seen = [answer], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        binding = bindings.get(name)
+        if binding is None:
+            continue  # the course's name, a builtin, or undefined (it fails when called)
+        label = labels.get(binding.cell, f"cell {binding.cell}")
+        if binding.kind == "dynamic":
+            kind = type(binding.node).__name__.lower()
+            raise RuleBroken(
+                f"line {binding.node.lineno} of {label}: {name} is bound inside a {kind} "
+                f"statement, which the grader cannot follow; define {name} at the top level "
+                "of a cell (a def, an import or a plain assignment)"
+            )
+        node = binding.node
+        if binding.kind == "import":
+            result.aliases[name] = binding.target
+            node = _import_of(name, binding.target, binding.node)
+        elif binding.kind == "assign":
+            chain = _dotted(binding.node.value) if binding.node.value is not None else None
+            if chain is not None and len(_bound_names(binding.node)) == 1:
+                result.chains[name] = chain
+            else:
+                result.own.add(name)
+        else:
+            result.own.add(name)
+        if binding.kind == "import" or id(node) not in taken:
+            taken.add(id(node))
+            chosen.append(Source(node, binding.cell, label))
+            todo.extend(_free_names(node))
+    result.statements = sorted(chosen, key=lambda s: (s.cell, s.node.lineno))
+    return result
+
+
+# -- checking ------------------------------------------------------------------------------
+
+
+def _resolve(path: str) -> Any:
+    """The object a dotted path names, without importing a new top-level package."""
+    parts = path.split(".")
+    if parts[0] not in sys.modules:
+        return None
+    for split in range(len(parts), 0, -1):
+        module = ".".join(parts[:split])
+        if module in sys.modules or split == 1:
+            owner = sys.modules.get(module)
+            if owner is None:
+                try:
+                    owner = importlib.import_module(module)
+                except ImportError:
+                    return None
+            try:
+                for attribute in parts[split:]:
+                    owner = getattr(owner, attribute)
+            except AttributeError:
+                return None
+            return owner
+    return None
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id, *reversed(parts)]
+    return None
+
+
+class _Checker(ast.NodeVisitor):
+    def __init__(self, rule: Rule, source: Source, code: Closure,
+                 context: dict[str, Any], locals_: set[str]) -> None:  # fmt: skip
+        self.rule, self.source, self.code = rule, source, code
+        self.aliases = dict(code.aliases)
+        self.context, self.locals = context, locals_
+        import torch
+
+        self.tensor_attributes = set(dir(torch.Tensor))
+        self.allowed = {name: _resolve(name) for name in rule.names}
+        self.allowed_objects = [obj for obj in self.allowed.values() if obj is not None]
+        self.allowed_methods = {
+            name.rsplit(".", 1)[1] for name in rule.names if name.startswith("torch.Tensor.")
+        }
+        self.finals = {name.rsplit(".", 1)[-1] for name in rule.names}
+        self.depth = 0
+
+    def fail(self, node: ast.AST, why: str) -> None:
+        hint = f": {self.rule.hint}" if self.rule.hint else ""
+        raise RuleBroken(f"line {getattr(node, 'lineno', '?')} of {self.source.label}: {why}{hint}")
+
+    # what a name stands for: a dotted path, a course object, or a local value
+    def _path_of(self, parts: list[str], _depth: int = 0) -> tuple[str | None, Any]:
+        head = parts[0]
+        if head in self.locals or head in self.code.own:
+            return None, None
+        if head in self.aliases:
+            path = ".".join([self.aliases[head], *parts[1:]])
+            return path, _resolve(path)
+        if head in self.code.chains and _depth < 8:
+            return self._path_of(self.code.chains[head] + parts[1:], _depth + 1)
+        if head in self.context:
+            value = self.context[head]
+            origin = getattr(value, "__name__", None) if _is_module(value) else None
+            if origin:
+                path = ".".join([origin, *parts[1:]])
+                return path, _resolve(path)
+            for attribute in parts[1:]:
+                value = getattr(value, attribute, None)
+            if getattr(value, "__module__", None) and callable(value):
+                return _public_path(value, head), value
+            return head, value
+        if hasattr(builtins, head) and len(parts) == 1:
+            return f"builtins.{head}", getattr(builtins, head)
+        return None, None
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self._check_import(node, alias.name)
+            if self.depth:  # a name the function binds itself: it stands for the module
+                name = alias.asname or alias.name.split(".")[0]
+                self.aliases[name] = alias.name if alias.asname else name
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            self.fail(node, "a relative import is not allowed in this exercise")
+        for alias in node.names:
+            self._check_import(node, f"{node.module}.{alias.name}")
+            if self.depth:
+                self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def _check_import(self, node: ast.AST, path: str) -> None:
+        if any(part.startswith("_") for part in path.split(".")):
+            self.fail(node, f"importing {path} is not allowed in this exercise")
+        value = _resolve(path)
+        if value is None and self.rule.kind != "forbid":
+            self.fail(node, f"{path} is not allowed in this exercise")
+        self._check_path(node, path, value)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.fail(node, "global is not allowed in this exercise")
+
+    visit_Nonlocal = visit_Global
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.visit(node.args)  # annotations only name types: they are not checked
+        self.depth += 1
+        for statement in node.body:
+            self.visit(statement)
+        self.depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.fail(node, "a class is not allowed in this exercise's answer")
+
+    def visit_arg(self, node: ast.arg) -> None:
+        return  # an annotation only names a type
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.target)
+        if node.value is not None:
+            self.visit(node.value)
+
+    def visit_arguments(self, node: ast.arguments) -> None:
+        for default in [*node.defaults, *[d for d in node.kw_defaults if d is not None]]:
+            self.visit(default)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id.startswith("__"):
+            self.fail(node, f"{node.id} is not allowed in this exercise")
+        if not isinstance(node.ctx, ast.Load):
+            return
+        if node.id in _DYNAMIC_BUILTINS and not (
+            node.id in self.locals or node.id in self.code.own
+        ):
+            self.fail(node, f"{node.id}() is not allowed in this exercise")
+        path, value = self._path_of([node.id])
+        if path is not None:
+            self._check_path(node, path, value)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr.startswith("_"):
+            self.fail(node, f"the attribute {node.attr} is not allowed in this exercise")
+        parts = _dotted(node)
+        if parts is not None:
+            private = next((p for p in parts[1:] if p.startswith("_")), None)
+            if private is not None:
+                self.fail(node, f"the attribute {private} is not allowed in this exercise")
+            path, value = self._path_of(parts)
+            if path is not None:
+                self._check_path(node, path, value)
+                return
+        self._check_method(node, node.attr)
+        self.visit(node.value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
+            self.fail(node, f"{node.func.id}() is not allowed in this exercise: name the "
+                      "attribute directly")  # fmt: skip
+        self.generic_visit(node)
+
+    def _check_method(self, node: ast.AST, name: str) -> None:
+        kind = self.rule.kind
+        if kind == "forbid" and name in self.finals:
+            self.fail(node, f".{name} is not allowed in this exercise")
+        if kind == "only" and name in self.tensor_attributes and name not in METADATA:
+            if name not in self.allowed_methods:
+                self.fail(node, f"the tensor method .{name} is not allowed in this exercise")
+
+    def _check_path(self, node: ast.AST, path: str, value: Any) -> None:
+        kind = self.rule.kind
+        top = path.split(".")[0]
+        reaches = top in _DYNAMIC_MODULES and not (top == "builtins" and "." in path)
+        if reaches or path in _DYNAMIC_PATHS:
+            self.fail(node, f"{path} is not allowed in this exercise: it reaches code, "
+                      "objects or files by a computed name")  # fmt: skip
+        if path.startswith("builtins."):
+            return
+        if not (callable(value) or _is_module(value)) and value is not None:
+            return  # a constant (a dtype, a number, a tuple of the course's)
+        if path in HARMLESS:
+            return
+        if kind == "forbid":
+            parts = set(path.split(".")[1:])  # torch.ops.aten.avg_pool2d.default included
+            if (
+                path in self.rule.names
+                or parts & self.finals
+                or (value is not None and any(value is _resolve(n) for n in self.rule.names))
+            ):
+                self.fail(node, f"{path} is not allowed in this exercise")
+        elif kind == "only":
+            if _is_module(value):
+                return  # a module itself: what is taken from it is checked
+            if path in self.allowed or any(value is obj for obj in self.allowed_objects):
+                return
+            self.fail(node, f"{path} is not allowed in this exercise")
+        elif kind == "arithmetic":
+            top = path.split(".")[0]
+            if top in ARITHMETIC_MODULES:
+                return
+            self.fail(node, f"{path} is not arithmetic: this answer may use Python's "
+                      "arithmetic and the math module only")  # fmt: skip
+
+
+def _is_module(value: Any) -> bool:
+    return type(value).__name__ == "module"
+
+
+def check(code: Closure, rule: Rule, context: dict[str, Any]) -> None:
+    """Check every statement of an answer's code against ``rule``.
+
+    Raises:
+        RuleBroken: at the first place the code breaks the rule, naming the line.
+    """
+    for source in code.statements:
+        node = source.node
+        locals_ = _local_names(node)
+        _Checker(rule, source, code, context, locals_).visit(node)
+
+
+def _local_names(node: ast.stmt) -> set[str]:
+    """Names bound inside a function (its parameters and assignments): local values."""
+    names = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.arg):
+            names.add(sub.arg)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.id)
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and sub is not node:
+            names.add(sub.name)
+    return names
+
+
+def _public_path(value: Any, fallback: str) -> str:
+    """The dotted path a function is known by (``torch.max``, not the class it is bound
+    in), as long as that path leads back to it."""
+    module = value.__module__
+    for name in (getattr(value, "__name__", None), getattr(value, "__qualname__", None)):
+        if name and _resolve(f"{module}.{name}") is value:
+            return f"{module}.{name}"
+    return f"{module}.{getattr(value, '__qualname__', fallback)}"
+
+
+def check_function(fn: Any, rule: Rule) -> None:
+    """The same check on a function of this process (the student's own kernel, where the
+    visible tests run): its source and that of the notebook functions it calls.
+
+    Raises:
+        RuleBroken: where the source breaks the rule. A function whose source cannot be
+            read is not checked here (the grader reads it from the notebook).
+    """
+    import inspect
+    import textwrap
+    import types
+
+    code = Closure()
+    todo, seen = [fn], set()
+    while todo:
+        function = todo.pop()
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        try:
+            lines, start = inspect.getsourcelines(function)
+            node = ast.parse(textwrap.dedent("".join(lines))).body[0]
+        except (OSError, TypeError, SyntaxError, IndexError):
+            continue
+        ast.increment_lineno(node, max(start, 1) - 1)
+        label = f"the cell that defines {function.__name__}"
+        code.statements.append(Source(node, 0, label))
+        code.own.add(function.__name__)
+        names: set[str] = set()
+        stack = [function.__code__]
+        while stack:
+            current = stack.pop()
+            names.update(current.co_names)
+            names.update(current.co_freevars)
+            stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        cells = dict(
+            zip(
+                function.__code__.co_freevars,
+                [c.cell_contents for c in function.__closure__ or ()],
+                strict=False,
+            )
+        )
+        for name in names:
+            if name in cells:
+                value = cells[name]
+            elif name in function.__globals__:
+                value = function.__globals__[name]
+            else:
+                continue
+            if _is_module(value):
+                code.aliases[name] = value.__name__
+            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
+                todo.append(value)
+            elif callable(value) and getattr(value, "__module__", None):
+                code.aliases[name] = _public_path(value, name)
+            else:
+                code.own.add(name)
+    check(code, rule, {})
