@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -139,6 +141,8 @@ def grade_folder(
     db_url = init_gradebook(out / "gradebook.db", course.db, fresh=course.rebuilt)
     max_scores = course.max_scores()
     cache_dir = state / "cache"
+    secret = _course_secret(state)
+    salts: dict[Submission, str] = {}  # each submission's tests draw their inputs with it
     outcomes: dict[Submission, Outcome] = {}
     todo: list[tuple[Submission, str]] = []
     for submission in found:
@@ -164,6 +168,7 @@ def grade_folder(
             ).encode()
             + submission.path.read_bytes()
         ).hexdigest()
+        salts[submission] = hmac.new(secret, key.encode(), "sha256").hexdigest()
         cached = _load_cache(cache_dir, submission, key, out)
         if cached is not None:
             outcomes[submission] = cached
@@ -192,7 +197,9 @@ def grade_folder(
         published[submission] = row
 
     if todo:
-        _grade_in_parallel(todo, course, settings, max_scores, out, cache_dir, outcomes, publish)
+        _grade_in_parallel(
+            todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts
+        )
     for submission in found:
         if submission not in published:
             publish(submission, outcomes[submission])
@@ -201,6 +208,18 @@ def grade_folder(
     write_csv(rows, out / "grades.csv")
     shutil.rmtree(staging, ignore_errors=True)
     return rows
+
+
+def _course_secret(state: Path) -> bytes:
+    """A random secret of this OUT, made once, readable by the grader only. Mixed with a
+    submission's content it seeds the tests' inputs: no kernel ever sees it, and a notebook
+    that learns its hidden inputs (printing them in a later cell) and comes back with a
+    table of answers for them has changed, and so have the inputs."""
+    path = state / "secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
 
 
 def _cache_file(cache_dir: Path, submission: Submission) -> Path:
@@ -244,7 +263,7 @@ def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outc
 
 
 def _grade_in_parallel(
-    todo, course, settings, max_scores, out, cache_dir, outcomes, publish
+    todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts
 ) -> None:
     """Grade ``todo`` in ``settings.jobs`` workers; ``publish`` gets each outcome as it comes
     (in this thread, so the gradebook and the pages have one writer)."""
@@ -279,6 +298,7 @@ def _grade_in_parallel(
                 memory_bytes=settings.memory_mb << 20,
                 threads=threads,
                 sandbox=settings.sandbox,
+                salt=salts[submission],
             )
             (work / "request.json").write_text(json.dumps(asdict(request)))
             result = slot.grade(work / "request.json", limit)

@@ -35,7 +35,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode, from_dict
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
-from traitlets import DottedObjectName, Dict, Float, Integer, List, Type, Unicode
+from traitlets import Dict, DottedObjectName, Float, Integer, List, Type, Unicode
 
 from . import policy, rules, sandbox
 from .harness import Harness, KernelChannel, KernelLost
@@ -144,6 +144,7 @@ class SandboxedExecute(Execute):
     answers = List(Unicode(), help="Names a test may take from the notebook.").tag(config=True)
     tests = Dict(help="The test cells' code, by grade_id, from the source.").tag(config=True)
     events_file = Unicode("", help="Where to write what happened, as JSON.").tag(config=True)
+    salt = Unicode("", help="Mixed into the seeds the tests draw inputs with.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", JailedKernelManager)
@@ -200,7 +201,9 @@ class SandboxedExecute(Execute):
             grade_id = _grade_id(cell)
             labels[index] = (f"your answer cell '{grade_id}'" if grade_id
                              else f"code cell {code_number}")  # fmt: skip
-        self._harness = Harness(channel, self.context, tuple(self.answers), cells, labels)
+        self._harness = Harness(
+            channel, self.context, tuple(self.answers), cells, labels, salt=self.salt
+        )
         self._deadline = time.monotonic() + self.notebook_timeout  # the student's time
         for index, cell in enumerate(nb.cells):  # tests with rules: before any student code
             if _is_test_cell(cell) and _ruled(rules.python_of(self._test_source(cell))):

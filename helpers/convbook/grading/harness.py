@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import hashlib
 import io
 import itertools
 import json
@@ -319,14 +320,23 @@ class Harness:
         answers: the names the assignment's solution cells define.
         cells: plain Python of the submission's code cells, by index (for closures).
         labels: how messages name each cell, by index.
+        salt: mixed into the seeds the tests set (``salted_seeds``); empty: none.
     """
 
-    def __init__(self, channel: KernelChannel, context_code: str, answers: tuple[str, ...],
-                 cells: dict[int, str], labels: dict[int, str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channel: KernelChannel,
+        context_code: str,
+        answers: tuple[str, ...],
+        cells: dict[int, str],
+        labels: dict[int, str],
+        salt: str = "",
+    ) -> None:
         self.channel = channel
         self.context_code = context_code
         self.answers = answers
         self.cells, self.labels = cells, labels
+        self.salt = salt
         self.context_objects = self._context()
         self.rules: list[rules.Rule] = []
         self.keys = itertools.count(1)
@@ -453,7 +463,11 @@ class Harness:
                     raise wire.WireError("the kernel did not say what its answers are")
                 for answer in wanted:
                     namespace[answer] = found[answer] if answer in found else _Missing(answer)
-            with checks.graded_by(self), contextlib.redirect_stdout(printed):
+            with (
+                checks.graded_by(self),
+                salted_seeds(self.salt),
+                contextlib.redirect_stdout(printed),
+            ):
                 exec(compile(tree, f"<test {name}>", "exec"), namespace)  # noqa: S102
         except KernelLost:
             raise
@@ -468,6 +482,40 @@ class Harness:
             outputs.insert(0, {"output_type": "stream", "name": "stdout",
                                "text": _cut(text, 20_000)})  # fmt: skip
         return outputs
+
+
+@contextlib.contextmanager
+def salted_seeds(salt: str):
+    """While a test runs, the seeds it sets (``torch.manual_seed(751)``,
+    ``random.Random(801)``, ``numpy.random.seed``) are mixed with ``salt``, so each
+    submission is tested on inputs of its own, which no earlier run could have shown."""
+    if not salt:
+        yield
+        return
+    import random
+
+    import numpy
+    import torch
+
+    def mixed(seed):
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            return int(hashlib.sha256(f"{salt}:{seed}".encode()).hexdigest()[:15], 16)
+        return seed
+
+    class SaltedRandom(random.Random):
+        def seed(self, a=None, version=2):
+            super().seed(mixed(a), version)
+
+    saved = torch.manual_seed, random.Random, numpy.random.seed
+    torch.manual_seed = lambda seed: saved[0](mixed(seed))
+    random.Random = SaltedRandom
+    numpy.random.seed = lambda seed=None: saved[2](
+        mixed(seed) % 2**32 if seed is not None else None
+    )
+    try:
+        yield
+    finally:
+        torch.manual_seed, random.Random, numpy.random.seed = saved
 
 
 def _cut(text: str, limit: int) -> str:

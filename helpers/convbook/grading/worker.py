@@ -130,6 +130,7 @@ def _config(request: Request, course: Path, db: Path):
     config.SandboxedExecute.context = context
     config.SandboxedExecute.answers = list(answers)
     config.SandboxedExecute.tests = tests
+    config.SandboxedExecute.salt = request.salt
     return config
 
 
