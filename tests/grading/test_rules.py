@@ -80,6 +80,8 @@ def test_honest_answers_pass_their_rule(source):
         ("G = torch\n\ndef max_relu(a, b):\n    return G.maximum(a, b)", "torch.maximum"),
         ("def max_relu(a, b):\n    return F.torch.maximum(a, b)", "maximum"),
         ("def max_relu(a, b):\n    return a.numpy()", ".numpy"),
+        ("def max_relu(a, b):\n    F.relu = F.relu_\n    return F.relu(a - b) + b", "changes .relu"),
+        ("def max_relu(a, b):\n    del torch.Tensor.relu\n    return a", "changes .relu"),
         ("def max_relu(a, b):\n    return (a - b).bool().float() * (a - b) + b", "tensor method"),
     ],
 )
@@ -107,6 +109,15 @@ def test_a_name_bound_where_the_grader_cannot_follow_is_refused():
     cells = ["for r in [torch.maximum]:\n    pass", "def max_relu(a, b):\n    return r(a, b)"]
     with pytest.raises(RuleBroken, match="line 1 of cell 0: r is bound inside a for"):
         _check(cells, "max_relu", RELU_ONLY)
+
+
+def test_an_answer_may_change_its_own_variables():
+    source = (
+        "def m(X, size):\n    conv = nn.Conv2d(1, 1, size, stride=size, bias=False)\n"
+        "    conv.weight.data = X.new_ones(1, 1, size, size)\n    out = {}\n"
+        "    out['y'] = conv(X)\n    return out['y']"
+    )
+    _check([source], "m", CONV_RULE)
 
 
 def test_building_operations_named_by_the_text_are_allowed():

@@ -225,8 +225,11 @@ class SandboxedExecute(Execute):
             return [
                 dict(_error_output("NotExecuted", "not run: the notebook's time limit was reached"))
             ]
-        self._harness.channel.timeout = max(1.0, min(self.timeout or remaining, remaining))
         started = time.monotonic()
+        # every call of this test together: as long as a cell may run
+        self._harness.channel.deadline = started + max(
+            1.0, min(self.timeout or remaining, remaining)
+        )
         try:
             return self._harness.run_test(self._test_source(cell), _grade_id(cell), index, ruled)
         except KernelLost as lost:

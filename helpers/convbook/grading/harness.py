@@ -96,6 +96,7 @@ class KernelChannel:
         self.client, self.manager = client, manager
         self.timeout, self.max_reply_bytes = timeout, max_reply_bytes
         self.comm_id = uuid.uuid4().hex
+        self.deadline = float("inf")  # no request may run past it (the test cell's time)
         self.device = "cpu"
         self.opened = False
         self.seconds = 0.0
@@ -183,7 +184,9 @@ class KernelChannel:
                 if isinstance(data, dict) and isinstance(data.get("reply"), str):
                     replies.append(data["reply"])
 
-        limit = self.timeout if timeout is None else timeout
+        limit = min(self.timeout if timeout is None else timeout, self.deadline - started)
+        if limit <= 0:
+            raise AnswerTimeout("the test's time was used up before this call")
         try:
             finished = self._wait_idle(msg_id, started + limit, on_message)
         except wire.WireError:

@@ -61,7 +61,7 @@ _DYNAMIC_PATHS = {"operator.attrgetter", "operator.methodcaller", "functools.par
 # Reading a tensor's size, type or device: allowed under every rule on tensors.
 METADATA = {
     "shape", "dtype", "device", "ndim", "size", "dim", "numel", "is_floating_point",
-    "is_contiguous", "layout", "requires_grad", "is_cuda", "nelement",
+    "is_contiguous", "layout", "requires_grad", "is_cuda", "nelement", "data",
 }  # fmt: skip
 # Harmless PyTorch names under every rule: they compute nothing from the inputs.
 HARMLESS = {
@@ -473,6 +473,14 @@ class _Checker(ast.NodeVisitor):
             self._check_path(node, path, value)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            base = node.value
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            if not (isinstance(base, ast.Name) and base.id in self.locals):
+                self.fail(node, f"it changes .{node.attr} of something the rest of the notebook "
+                          "shares, which is not allowed in this exercise: change only your "
+                          "own variables")  # fmt: skip
         if node.attr.startswith("_"):
             self.fail(node, f"the attribute {node.attr} is not allowed in this exercise")
         parts = _dotted(node)
