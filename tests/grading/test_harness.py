@@ -109,7 +109,7 @@ def test_a_kernel_that_fakes_the_reply_cannot_pass_off_code_or_a_second_reply(ha
     client, channel = harness.channel.client, harness.channel
     spoof = (
         "import convbook.grading.server as s\n"
-        "s.answer = lambda text: '{\"ok\": true, \"value\": {\"$\": \"pickle\", \"v\": \"x\"}}'"
+        's.answer = lambda text: \'{"ok": true, "value": {"$": "pickle", "v": "x"}}\''
     )
     assert channel._wait_idle(client.execute(spoof), time.monotonic() + 30)
     with pytest.raises(ValueError, match="unknown value tag"):

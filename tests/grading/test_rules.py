@@ -80,8 +80,15 @@ def test_honest_answers_pass_their_rule(source):
         ("G = torch\n\ndef max_relu(a, b):\n    return G.maximum(a, b)", "torch.maximum"),
         ("def max_relu(a, b):\n    return F.torch.maximum(a, b)", "maximum"),
         ("def max_relu(a, b):\n    return a.numpy()", ".numpy"),
-        ("def max_relu(a, b):\n    F.relu = F.relu_\n    return F.relu(a - b) + b", "changes .relu"),
+        (
+            "def max_relu(a, b):\n    F.relu = F.relu_\n    return F.relu(a - b) + b",
+            "changes .relu",
+        ),
         ("def max_relu(a, b):\n    del torch.Tensor.relu\n    return a", "changes .relu"),
+        ("def max_relu(a: (m := torch.maximum), b):\n    return m(a, b)", "annotation"),
+        ("def max_relu(a, b) -> torch._C.DisableTorchFunction():\n    return a", "annotation"),
+        ("def max_relu(a, b):\n    x: print(1) = a\n    return x", "annotation"),
+        ("def max_relu(a, b):\n    return torch.nn.grad.conv2d_input((1,), a, b)", "torch.nn.grad"),
         ("def max_relu(a, b):\n    return (a - b).bool().float() * (a - b) + b", "tensor method"),
     ],
 )
@@ -115,6 +122,7 @@ def test_an_answer_may_change_its_own_variables():
     source = (
         "def m(X, size):\n    conv = nn.Conv2d(1, 1, size, stride=size, bias=False)\n"
         "    conv.weight.data = X.new_ones(1, 1, size, size)\n    out = {}\n"
+        "    torch.backends.cudnn.benchmark = True\n"
         "    out['y'] = conv(X)\n    return out['y']"
     )
     _check([source], "m", CONV_RULE)
@@ -142,6 +150,7 @@ def test_a_deny_list_refuses_its_names_however_they_are_written():
         "def f(X):\n    return torch.ops.aten.avg_pool2d(X, [2, 2])",
         "def f(X):\n    return torch.ops.aten.avg_pool2d.default(X, [2, 2])",
         "def f(X):\n    return torch.ops.aten.mean.dim(X, [2, 3])",
+        "def f(X):\n    return torch.ops.aten.reflection_pad2d.default(X, [1, 1, 1, 1])",
         "def f(X):\n    return getattr(F, 'avg_pool' + '2d')(X, 2)",
     ]:
         with pytest.raises(RuleBroken):

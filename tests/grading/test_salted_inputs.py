@@ -18,10 +18,7 @@ from . import planted
 
 pytestmark = pytest.mark.slow
 
-SPY = (
-    "SEEN = []\n\n"
-    "def double(x):\n    SEEN.append(x.flatten().tolist())\n    return 2 * x"
-)
+SPY = "SEEN = []\n\ndef double(x):\n    SEEN.append(x.flatten().tolist())\n    return 2 * x"
 REPORT = planted.CORRECT_SQUARE + "\n\nprint('SEEN', SEEN)"
 
 

@@ -58,6 +58,14 @@ _DYNAMIC_MODULES = {
     "pkgutil", "zipimport", "weakref", "copyreg", "signal", "shutil", "pathlib", "io",
 }  # fmt: skip
 _DYNAMIC_PATHS = {"operator.attrgetter", "operator.methodcaller", "functools.partial"}
+# PyTorch's own machinery under its public functions: its operators by their ATen names,
+# gradients of layers, tracers and compilers. Each reaches a computation by another name
+# than the one a rule lists (``torch.ops.aten.reflection_pad2d`` is ``F.pad``), so no
+# ruled answer may use them.
+_LOW_LEVEL = (
+    "torch.ops", "torch.nn.grad", "torch.library", "torch.fx", "torch.jit", "torch.compile",
+    "torch.export", "torch.func", "torch.overrides", "torch.utils", "torch.autograd",
+)  # fmt: skip
 # Reading a tensor's size, type or device: allowed under every rule on tensors.
 METADATA = {
     "shape", "dtype", "device", "ndim", "size", "dim", "numel", "is_floating_point",
@@ -436,7 +444,8 @@ class _Checker(ast.NodeVisitor):
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         for decorator in node.decorator_list:
             self.visit(decorator)
-        self.visit(node.args)  # annotations only name types: they are not checked
+        self.visit(node.args)
+        self._annotation(node.returns)
         self.depth += 1
         for statement in node.body:
             self.visit(statement)
@@ -448,16 +457,28 @@ class _Checker(ast.NodeVisitor):
         self.fail(node, "a class is not allowed in this exercise's answer")
 
     def visit_arg(self, node: ast.arg) -> None:
-        return  # an annotation only names a type
+        self._annotation(node.annotation)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._annotation(node.annotation)
         self.visit(node.target)
         if node.value is not None:
             self.visit(node.value)
 
+    def _annotation(self, node: ast.expr | None) -> None:
+        """An annotation may only name a type (the grader never evaluates it)."""
+        for sub in ast.walk(node) if node is not None else ():
+            if isinstance(sub, (ast.Call, ast.NamedExpr, ast.Lambda)) or (
+                isinstance(sub, ast.Attribute) and sub.attr.startswith("_")
+            ):
+                self.fail(sub, "an annotation may only name a type")
+
     def visit_arguments(self, node: ast.arguments) -> None:
         for default in [*node.defaults, *[d for d in node.kw_defaults if d is not None]]:
             self.visit(default)
+        for arg in [*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg]:
+            if arg is not None:
+                self._annotation(arg.annotation)
 
     def visit_Name(self, node: ast.Name) -> None:
         if node.id.startswith("__"):
@@ -473,7 +494,11 @@ class _Checker(ast.NodeVisitor):
             self._check_path(node, path, value)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if not isinstance(node.ctx, ast.Load):
+        parts = _dotted(node)
+        settings = parts is not None and (self._path_of(parts)[0] or "").startswith(
+            "torch.backends."
+        )  # a setting such as torch.backends.cudnn.benchmark: shared, and harmless
+        if not isinstance(node.ctx, ast.Load) and not settings:
             base = node.value
             while isinstance(base, (ast.Attribute, ast.Subscript)):
                 base = base.value
@@ -513,7 +538,8 @@ class _Checker(ast.NodeVisitor):
         kind = self.rule.kind
         top = path.split(".")[0]
         reaches = top in _DYNAMIC_MODULES and not (top == "builtins" and "." in path)
-        if reaches or path in _DYNAMIC_PATHS:
+        low_level = any(path == p or path.startswith(p + ".") for p in _LOW_LEVEL)
+        if reaches or path in _DYNAMIC_PATHS or low_level:
             self.fail(node, f"{path} is not allowed in this exercise: it reaches code, "
                       "objects or files by a computed name")  # fmt: skip
         if path.startswith("builtins."):

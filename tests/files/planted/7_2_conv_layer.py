@@ -314,4 +314,85 @@ def corr2d_matrix(K, input_shape):
     return W
 """,
     },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "diagonal_image",
+        "why": "a lambda instead of a def",
+        "expect": "full",
+        "round": 4,
+        "source": """
+diagonal_image = lambda n: torch.ones(n, n).triu()
+""",
+    },
+    {
+        "cell": "edge_responses",
+        "why": "%%time on the answer cell, the (image, kernel) pairs in a local named ops",
+        "expect": "full",
+        "round": 4,
+        "source": """
+%%time
+def edge_responses(X):
+    K = torch.tensor([[1.0, -1.0]], device=X.device)
+    ops = [(X, K), (X.T, K), (X, K.T)]
+    return tuple(corr2d(image, kernel) for image, kernel in ops)
+""",
+    },
+    {
+        "cell": "edge_kernel",
+        "why": "the kernel filled entry by entry in a local named checks",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def edge_kernel(v):
+    v1, v2 = map(float, v)
+    checks = torch.zeros(2, 2)
+    checks[0, 0] = -(v1 + v2)
+    checks[0, 1] = v2
+    checks[1, 0] = v1
+    return checks
+""",
+    },
+    {
+        "cell": "derivative_kernel",
+        "why": "import math inside the function, a list comprehension of binomial weights",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def derivative_kernel(d):
+    import math
+
+    return torch.tensor([[(-1.0) ** (d - k) * math.comb(d, k) for k in range(d + 1)]])
+""",
+    },
+    {
+        "cell": "blur_kernel",
+        "why": "cudnn.benchmark set in the cell, Python's max on the int size",
+        "expect": "full",
+        "round": 4,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+def blur_kernel(size):
+    return torch.full((size, size), 1.0 / max(size, 1) ** 2)
+""",
+    },
+    {
+        "cell": "corr2d_matrix",
+        "why": "one row per output, each built in a local named optim, then torch.stack",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def corr2d_matrix(K, input_shape):
+    h, w = input_shape
+    kh, kw = K.shape
+    rows = []
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            optim = K.new_zeros(h, w)
+            optim[i : i + kh, j : j + kw] = K
+            rows.append(optim.flatten())
+    return torch.stack(rows)
+""",
+    },
 ]

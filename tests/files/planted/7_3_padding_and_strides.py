@@ -218,4 +218,211 @@ def conv_stride_half(X, K):
     return corr2d(padded, torch.flip(spread, dims=(0, 1)))
 """,
     },
+    # -- ways around the rules (less) ------------------------------------------------------
+    {
+        "cell": "conv_output_shape",
+        "why": "import convbook.ops inside the function, then its conv_output_shape",
+        "tests": ["test_conv_output_shape"],
+        "round": 4,
+        "source": """
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    import convbook.ops as course
+
+    return course.conv_output_shape(input_hw, kernel_size, padding, stride)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "torch.ops.aten.reflection_pad2d.default: F.pad's reflect mode by its operator name",
+        "tests": ["test_mirror_pad"],
+        "round": 4,
+        "source": """
+def mirror_pad(X, p):
+    return torch.ops.aten.reflection_pad2d.default(X[None], [p, p, p, p])[0]
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "torch.convolution with transposed=True: the transposed convolution itself",
+        "tests": ["test_conv_stride_half"],
+        "round": 4,
+        "source": """
+def conv_stride_half(X, K):
+    out = torch.convolution(
+        X[None, None], K[None, None], None, (2, 2), (0, 0), (1, 1), True, (0, 0), 1
+    )
+    return out[0, 0]
+""",
+    },
+    {
+        "cell": "conv_output_shape",
+        "why": "getattr(ops, 'conv_output_shape') on convbook.ops imported in the cell",
+        "tests": ["test_conv_output_shape"],
+        "round": 5,
+        "source": """
+from convbook import ops
+
+
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    return getattr(ops, "conv_output_shape")(input_hw, kernel_size, padding, stride)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "nn.ReflectionPad3d, which is not on the list but pads with F.pad",
+        "tests": ["test_mirror_pad"],
+        "round": 5,
+        "source": """
+def mirror_pad(X, p):
+    return nn.ReflectionPad3d((p, p, p, p, 0, 0))(X[None, None])[0, 0]
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "torch.nn.grad.conv2d_input: the input gradient of a strided convolution is the"
+        " transposed convolution",
+        "tests": ["test_conv_stride_half"],
+        "round": 5,
+        "source": """
+def conv_stride_half(X, K):
+    (h, w), (kh, kw) = X.shape, K.shape
+    size = (1, 1, 2 * (h - 1) + kh, 2 * (w - 1) + kw)
+    return torch.nn.grad.conv2d_input(size, K[None, None], X[None, None], stride=2)[0, 0]
+""",
+    },
+    {
+        "cell": "conv_output_shape",
+        "why": "importlib.import_module('convbook.ops').conv_output_shape",
+        "tests": ["test_conv_output_shape"],
+        "round": 6,
+        "source": """
+import importlib
+
+
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    course = importlib.import_module("convbook.ops")
+    return course.conv_output_shape(input_hw, kernel_size, padding, stride)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "np.pad in reflect mode on a NumPy copy (numpy.pad under its alias)",
+        "tests": ["test_mirror_pad"],
+        "round": 6,
+        "source": """
+import numpy as np
+
+
+def mirror_pad(X, p):
+    return torch.from_numpy(np.pad(X.cpu().numpy(), p, mode="reflect")).to(X.device)
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "conv_output_shape",
+        "why": "import math inside the function, math.floor, the sizes in a local named checks",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    import math
+
+    checks = []
+    for n, k, p, s in zip(input_hw, kernel_size, padding, stride):
+        checks.append(math.floor((n + 2 * p - k) / s) + 1)
+    return tuple(checks)
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "a nested helper builds the indices from a list in a local named ops",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def mirror_pad(X, p):
+    def indices(n):
+        ops = [torch.arange(p, 0, -1), torch.arange(n), torch.arange(n - 2, n - 2 - p, -1)]
+        return torch.cat(ops).to(X.device)
+
+    return X[indices(X.shape[0])][:, indices(X.shape[1])]
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "zeros inserted by a strided slice assignment into a local named optim",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def conv_stride_half(X, K):
+    h, w = X.shape
+    kh, kw = K.shape
+    optim = X.new_zeros(2 * h - 1 + 2 * (kh - 1), 2 * w - 1 + 2 * (kw - 1))
+    optim[kh - 1 : kh - 1 + 2 * h - 1 : 2, kw - 1 : kw - 1 + 2 * w - 1 : 2] = X
+    return corr2d(optim, K.flip(0, 1))
+""",
+    },
+    {
+        "cell": "conv_output_shape",
+        "why": "a top-level lambda and a list comprehension; the cell also defines a helper with"
+        " Python's abs that mirror_pad calls",
+        "expect": "full",
+        "round": 5,
+        "source": """
+out_size = lambda n, k, p, s: (n + 2 * p - k) // s + 1
+
+
+def folded(i, n):
+    \"\"\"Index i, which may lie outside 0..n-1, reflected back into it.\"\"\"
+    i = abs(i)
+    return i if i < n else 2 * (n - 1) - i
+
+
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    return tuple([out_size(*sizes) for sizes in zip(input_hw, kernel_size, padding, stride)])
+""",
+    },
+    {
+        "cell": "mirror_pad",
+        "why": "indices from the helper folded, defined in the conv_output_shape cell",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def mirror_pad(X, p):
+    h, w = X.shape
+    rows = torch.tensor([folded(i, h) for i in range(-p, h + p)], device=X.device)
+    cols = torch.tensor([folded(j, w) for j in range(-p, w + p)], device=X.device)
+    return X[rows[:, None], cols[None, :]]
+""",
+    },
+    {
+        "cell": "conv_stride_half",
+        "why": "the scatter form: each input pixel adds a scaled copy of K, pairs from a list"
+        " comprehension",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def conv_stride_half(X, K):
+    h, w = X.shape
+    kh, kw = K.shape
+    out = X.new_zeros(2 * (h - 1) + kh, 2 * (w - 1) + kw)
+    for i, j in [(i, j) for i in range(h) for j in range(w)]:
+        out[2 * i : 2 * i + kh, 2 * j : 2 * j + kw] += X[i, j] * K
+    return out
+""",
+    },
+    {
+        "cell": "conv_output_shape",
+        "why": "%%time on the answer cell, Python's max and abs on the ints",
+        "expect": "full",
+        "round": 6,
+        "source": """
+%%time
+def conv_output_shape(input_hw, kernel_size, padding, stride):
+    sizes = []
+    for n, k, p, s in zip(input_hw, kernel_size, padding, stride):
+        room = max(n + 2 * p - k, 0)  # how far the window can move
+        sizes.append(room // abs(s) + 1)
+    return sizes[0], sizes[1]
+""",
+    },
 ]

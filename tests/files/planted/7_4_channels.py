@@ -196,4 +196,122 @@ channel_doubling_factor = conv_forward_flops(4, 10, (8, 8), (3, 3), (1, 1), (2, 
 channel_doubling_factor
 """,
     },
+    # -- NumPy and tensor numbers are numbers; a bool is not -------------------------------
+    {
+        "cell": "channel_doubling_factor",
+        "why": "np.int64(1): a NumPy number is a number",
+        "expect": "full",
+        "round": 4,
+        "source": """
+import numpy as np
+
+channel_doubling_factor = np.int64(1)
+channel_doubling_factor
+""",
+    },
+    {
+        "cell": "channel_doubling_factor",
+        "why": "a np.float64 ratio of the two FLOP counts",
+        "expect": "full",
+        "round": 5,
+        "source": """
+import numpy as np
+
+before = conv_forward_flops(6, 16, (28, 28), (3, 3), (1, 1), (1, 1))
+after = conv_forward_flops(12, 32, (28, 28), (3, 3), (1, 1), (2, 2))
+channel_doubling_factor = np.float64(after) / np.float64(before)
+channel_doubling_factor
+""",
+    },
+    {
+        "cell": "channel_doubling_factor",
+        "why": "a one-element float tensor, the ratio of the counts as tensors",
+        "expect": "full",
+        "round": 6,
+        "source": """
+counts = torch.tensor([
+    conv_forward_flops(6, 16, (28, 28), (3, 3), (1, 1), (1, 1)),
+    conv_forward_flops(12, 32, (28, 28), (3, 3), (1, 1), (2, 2)),
+], dtype=torch.float64)
+channel_doubling_factor = counts[1] / counts[0]
+channel_doubling_factor
+""",
+    },
+    {
+        "cell": "channel_doubling_factor",
+        "why": "np.True_ (== 1, but a bool is not a number of FLOPs)",
+        "tests": ["test_channel_doubling_factor"],
+        "round": 3,
+        "source": """
+import numpy as np
+
+channel_doubling_factor = np.True_
+""",
+    },
+    # -- other honest variations (full) ----------------------------------------------------
+    {
+        "cell": "compose_kernels",
+        "why": "cudnn.benchmark set in the cell, shifted copies of k1 summed from a list in a"
+        " local named ops",
+        "expect": "full",
+        "round": 4,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+def compose_kernels(k1, k2):
+    (h1, w1), (h2, w2) = k1.shape, k2.shape
+    ops = []
+    for c in range(h2):
+        for d in range(w2):
+            shifted = k1.new_zeros(h1 + h2 - 1, w1 + w2 - 1)
+            shifted[c : c + h1, d : d + w1] = k2[c, d] * k1
+            ops.append(shifted)
+    return torch.stack(ops).sum(dim=0)
+""",
+    },
+    {
+        "cell": "conv_forward_flops",
+        "why": "import math inside the function, math.prod of a list comprehension",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def conv_forward_flops(c_i, c_o, input_hw, kernel_size, padding, stride):
+    import math
+
+    sizes = zip(input_hw, kernel_size, padding, stride)
+    outputs = [(n + 2 * p - k) // s + 1 for n, k, p, s in sizes]
+    return 2 * c_i * c_o * math.prod(outputs) * math.prod(kernel_size)
+""",
+    },
+    {
+        "cell": "conv_forward_memory",
+        "why": "a lambda for the area of a pair, Python's max on the ints",
+        "expect": "full",
+        "round": 4,
+        "source": """
+area = lambda pair: pair[0] * pair[1]
+
+
+def conv_forward_memory(c_i, c_o, input_hw, kernel_size, padding, stride):
+    out_hw = conv_output_shape(input_hw, kernel_size, padding, stride)
+    weights = c_o * (c_i * area(kernel_size) + 1)
+    return max(0, c_i * area(input_hw)) + weights + c_o * area(out_hw)
+""",
+    },
+    {
+        "cell": "compose_kernels",
+        "why": "%%time on the answer cell; the composed kernel is corr2d of a padded k1 with k2"
+        " flipped, in a local named checks",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+def compose_kernels(k1, k2):
+    (h1, w1), (h2, w2) = k1.shape, k2.shape
+    checks = k1.new_zeros(h1 + 2 * (h2 - 1), w1 + 2 * (w2 - 1))
+    checks[h2 - 1 : h2 - 1 + h1, w2 - 1 : w2 - 1 + w1] = k1
+    return corr2d(checks, k2.flip(0, 1))
+""",
+    },
 ]

@@ -368,4 +368,518 @@ def max_pool_conv(X, size):
     return best.reshape(n, c, *best.shape[-2:])
 """,
     },
+    # -- correct answers written in other honest ways (full) ------------------------------
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot kernels from fill_diagonal_ in a local named ops, cudnn.benchmark set"
+        " in the cell, running maximum by max_relu",
+        "expect": "full",
+        "round": 1,
+        "source": """
+torch.backends.cudnn.benchmark = True  # harmless speed setting, as in many scripts
+
+
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    ops = X.new_zeros(k, k)
+    ops.fill_diagonal_(1.0)  # row j is 1 at window position j
+    pickers = ops.reshape(k, 1, size, size)
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), pickers, stride=size)
+    best = parts[:, 0]
+    for j in range(1, k):
+        best = max_relu(best, parts[:, j])
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "the ReLU of the difference kept in a local named checks",
+        "expect": "full",
+        "round": 1,
+        "source": """
+def max_relu(a, b):
+    checks = F.relu(a - b)  # how far a lies above b, or 0
+    return checks + b
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "Python's min on the int sizes (a window never larger than the image)",
+        "expect": "full",
+        "round": 1,
+        "source": """
+def min_pool(X, size):
+    kh, kw = min(size, X.shape[-2]), min(size, X.shape[-1])
+    return -F.max_pool2d(-X, (kh, kw), stride=(kh, kw))
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot kernels from torch.diag, candidates split off with swapaxes and unbind",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    pickers = torch.diag(torch.ones(k, dtype=X.dtype, device=X.device))
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), pickers.reshape(k, 1, size, size), stride=size)
+    candidates = parts.swapaxes(0, 1).unbind(0)  # k tensors of shape (n * c, h', w')
+    best = candidates[0]
+    for candidate in candidates[1:]:
+        best = max_relu(best, candidate)
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "import math inside the function, math.prod of the window, a local named pooling",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    import math
+
+    channels = X.shape[1]
+    pooling = X.new_full((channels, 1, *kernel_size), 1.0 / math.prod(kernel_size))
+    return F.conv2d(X, pooling, stride=stride, padding=padding, groups=channels)
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "a lambda instead of a def",
+        "expect": "full",
+        "round": 5,
+        "source": """
+max_relu = lambda a, b: F.relu(a - b) + b
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "%%time on the answer cell, the pooled map kept in a local named pooling",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+def min_pool(X, size):
+    pooling = F.max_pool2d(-X, size)
+    return -pooling
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot kernels made with scatter_, tournament by a list comprehension over zip",
+        "expect": "full",
+        "round": 6,
+        "source": """
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    positions = torch.arange(k, device=X.device).reshape(k, 1)
+    pickers = X.new_zeros(k, k).scatter_(1, positions, 1.0).reshape(k, 1, size, size)
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), pickers, stride=size)
+    values = list(parts.unbind(dim=1))
+    while len(values) > 1:
+        winners = [max_relu(a, b) for a, b in zip(values[0::2], values[1::2])]
+        values = winners + values[2 * len(winners) :]
+    return values[0].reshape(n, c, *values[0].shape[-2:])
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "%%time on the answer cell, cudnn.benchmark set inside the function, kernel in a"
+        " local named checks",
+        "expect": "full",
+        "round": 6,
+        "source": """
+%%time
+def avg_pool_conv(X, kernel_size, stride, padding):
+    torch.backends.cudnn.benchmark = True
+    kh, kw = kernel_size
+    checks = torch.full((X.shape[1], 1, kh, kw), 1.0 / (kh * kw), dtype=X.dtype, device=X.device)
+    return F.conv2d(X, checks, stride=stride, padding=padding, groups=X.shape[1])
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "b plus the ReLU of a - b, in a local named optim",
+        "expect": "full",
+        "round": 6,
+        "source": """
+def max_relu(a, b):
+    optim = F.relu(a - b)
+    return b + optim
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "a list comprehension over the channels, joined back with torch.cat",
+        "expect": "full",
+        "round": 6,
+        "source": """
+def min_pool(X, size):
+    channels = [-F.max_pool2d(-X[:, [ch]], size) for ch in range(X.shape[1])]
+    return torch.cat(channels, dim=1)
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot kernels of every channel joined with torch.vstack, grouped convolution,"
+        " inline running maximum with Python's max on the ints",
+        "expect": "full",
+        "round": 7,
+        "source": """
+def max_pool_conv(X, size):
+    n, c = X.shape[:2]
+    k = max(1, size * size)
+    eye = torch.eye(k, dtype=X.dtype, device=X.device)
+    weight = torch.vstack([eye] * c).reshape(c * k, 1, size, size)  # one copy per channel
+    parts = F.conv2d(X, weight, stride=size, groups=c)
+    parts = parts.reshape(n, c, k, *parts.shape[-2:])
+    best = parts[:, :, 0]
+    for j in range(1, k):
+        best = best + F.relu(parts[:, :, j] - best)  # max(best, candidate j)
+    return best
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "one kernel per channel from a list comprehension, joined by torch.stack, in a"
+        " local named ops",
+        "expect": "full",
+        "round": 7,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    kh, kw = kernel_size
+    ops = torch.stack([X.new_full((1, kh, kw), 1 / (kh * kw)) for _ in range(X.shape[1])])
+    return F.conv2d(X, ops, stride=stride, padding=padding, groups=X.shape[1])
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "in float64 and back (floating-point dtype changes), a top-level lambda for the"
+        " maximum, and a helper from the avg_pool_conv cell for the zero kernels",
+        "expect": "full",
+        "round": 8,
+        "source": """
+larger = lambda a, b: max_relu(a, b)
+
+
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    X64 = X.to(torch.float64).reshape(n * c, 1, h, w)
+    pickers = constant_kernels(k, (size, size), 0.0, X64)
+    for j in range(k):
+        pickers[j, 0, j // size, j % size] = 1.0
+    parts = F.conv2d(X64, pickers, stride=size)
+    best = parts[:, 0]
+    for j in range(1, k):
+        best = larger(best, parts[:, j])
+    return best.reshape(n, c, *best.shape[-2:]).to(X.dtype)
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "a helper defined in this cell builds the kernels; max_pool_conv calls it too",
+        "expect": "full",
+        "round": 8,
+        "source": """
+def constant_kernels(channels, kernel_size, value, like):
+    return torch.full((channels, 1, *kernel_size), value, dtype=like.dtype, device=like.device)
+
+
+def avg_pool_conv(X, kernel_size, stride, padding):
+    kernel = constant_kernels(X.shape[1], kernel_size, 1.0 / (kernel_size[0] * kernel_size[1]), X)
+    return F.conv2d(X, kernel, stride=stride, padding=padding, groups=X.shape[1])
+""",
+    },
+    # -- ways around the rules, refused on the source (less) ------------------------------
+    {
+        "cell": "max_relu",
+        "why": "torch.ops.aten.maximum.default: torch.maximum by its operator name",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 7,
+        "source": """
+def max_relu(a, b):
+    return torch.ops.aten.maximum.default(a, b)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "torch.ops.aten.amin.default over unfolded windows",
+        "tests": ["test_min_pool"],
+        "round": 7,
+        "source": """
+def min_pool(X, size):
+    windows = X.unfold(2, size, size).unfold(3, size, size)
+    return torch.ops.aten.amin.default(windows, [-2, -1])
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "torch.ops.aten.avg_pool2d.default: the forbidden pooling by its operator name",
+        "tests": ["test_avg_pool_conv"],
+        "round": 7,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    return torch.ops.aten.avg_pool2d.default(X, list(kernel_size), list(stride), list(padding))
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "getattr(torch, 'max' + 'imum'): torch.maximum by a computed name",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 8,
+        "source": """
+def max_relu(a, b):
+    return getattr(torch, "max" + "imum")(a, b)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "getattr(torch, 'a' + 'min'): torch.amin by a computed name",
+        "tests": ["test_min_pool"],
+        "round": 8,
+        "source": """
+def min_pool(X, size):
+    windows = X.unfold(2, size, size).unfold(3, size, size)
+    return getattr(torch, "a" + "min")(windows, dim=(-2, -1))
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "operator.attrgetter('avg_pool2d')(F): the forbidden pooling by a string",
+        "tests": ["test_avg_pool_conv"],
+        "round": 8,
+        "source": """
+import operator
+
+
+def avg_pool_conv(X, kernel_size, stride, padding):
+    pool = operator.attrgetter("avg_pool2d")(F)
+    return pool(X, kernel_size, stride, padding)
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "import torch as t inside the function, then t.maximum",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 9,
+        "source": """
+def max_relu(a, b):
+    import torch as t
+
+    return t.maximum(a, b)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "from torch import amin as smallest, inside the function",
+        "tests": ["test_min_pool"],
+        "round": 9,
+        "source": """
+def min_pool(X, size):
+    from torch import amin as smallest
+
+    windows = X.unfold(2, size, size).unfold(3, size, size)
+    return smallest(windows, dim=(-2, -1))
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "torch._C._nn.avg_pool2d: the forbidden pooling through a private module",
+        "tests": ["test_avg_pool_conv"],
+        "round": 9,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    return torch._C._nn.avg_pool2d(X, kernel_size, stride, padding)
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "a step function, relu(a - b).bool().float(), picks a or b: not ReLU arithmetic",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 10,
+        "source": """
+def max_relu(a, b):
+    step = F.relu(a - b).bool().float()  # 1 where a > b, else 0
+    return a * step + b * (1 - step)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "Tensor.amin under torch._C.DisableTorchFunction(), to get past the trace",
+        "tests": ["test_min_pool"],
+        "round": 10,
+        "source": """
+def min_pool(X, size):
+    with torch._C.DisableTorchFunction():
+        windows = X.unfold(2, size, size).unfold(3, size, size)
+        return windows.amin(dim=(-2, -1))
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "import torch.nn.functional as G inside the function, then G.avg_pool2d",
+        "tests": ["test_avg_pool_conv"],
+        "round": 10,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    import torch.nn.functional as G
+
+    return G.avg_pool2d(X, kernel_size, stride, padding)
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "a step function made with .to(torch.bool): passes the source check, not the trace",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 11,
+        "source": """
+def max_relu(a, b):
+    step = F.relu(a - b).to(torch.bool).to(a.dtype)  # 1 where a > b, else 0
+    return a * step + b * (1.0 - step)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "eval('torch.a' + 'min'): a forbidden function by a computed name",
+        "tests": ["test_min_pool"],
+        "round": 11,
+        "source": """
+def min_pool(X, size):
+    smallest = eval("torch.a" + "min")
+    return smallest(X.unfold(2, size, size).unfold(3, size, size), dim=(-2, -1))
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "vars(F)['avg_pool2d']: the forbidden pooling from the module's namespace",
+        "tests": ["test_avg_pool_conv"],
+        "round": 11,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    return vars(F)["avg_pool2d"](X, kernel_size, stride, padding)
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "F.max_pool2d under torch._C.DisableTorchFunction(), to get past the trace",
+        "tests": ["test_max_pool_conv"],
+        "round": 12,
+        "source": """
+def max_pool_conv(X, size):
+    with torch._C.DisableTorchFunction():
+        return F.max_pool2d(X, size)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "operator.methodcaller('amin', ...): Tensor.amin by a string",
+        "tests": ["test_min_pool"],
+        "round": 12,
+        "source": """
+import operator
+
+
+def min_pool(X, size):
+    windows = X.unfold(2, size, size).unfold(3, size, size)
+    return operator.methodcaller("amin", dim=(-2, -1))(windows)
+""",
+    },
+    {
+        "cell": "avg_pool_conv",
+        "why": "__import__('torch') inside the function, then its avg_pool2d",
+        "tests": ["test_avg_pool_conv"],
+        "round": 12,
+        "source": """
+def avg_pool_conv(X, kernel_size, stride, padding):
+    functional = __import__("torch").nn.functional
+    return functional.avg_pool2d(X, kernel_size, stride, padding)
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "operator.attrgetter('max_pool2d')(F): a pooling function by a string",
+        "tests": ["test_max_pool_conv"],
+        "round": 13,
+        "source": """
+import operator
+
+
+def max_pool_conv(X, size):
+    pool = operator.attrgetter("max_pool2d")(F)
+    return pool(X, size)
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot convolution, then a step function made with .to(torch.bool) picks the"
+        " winner: passes the source check, not the trace",
+        "tests": ["test_max_pool_conv"],
+        "round": 14,
+        "source": """
+def max_pool_conv(X, size):
+    n, c, h, w = X.shape
+    k = size * size
+    pickers = torch.eye(k, dtype=X.dtype, device=X.device).reshape(k, 1, size, size)
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), pickers, stride=size)
+    best = parts[:, 0]
+    for j in range(1, k):
+        other = parts[:, j]
+        step = F.relu(other - best).to(torch.bool).to(X.dtype)  # 1 where other wins
+        best = other * step + best * (1.0 - step)
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
+    {
+        "cell": "max_pool_conv",
+        "why": "one-hot convolution, then import torch as t inside the function and t.maximum",
+        "tests": ["test_max_pool_conv"],
+        "round": 15,
+        "source": """
+def max_pool_conv(X, size):
+    import torch as t
+
+    n, c, h, w = X.shape
+    k = size * size
+    pickers = t.eye(k, dtype=X.dtype, device=X.device).reshape(k, 1, size, size)
+    parts = F.conv2d(X.reshape(n * c, 1, h, w), pickers, stride=size)
+    best = parts[:, 0]
+    for j in range(1, k):
+        best = t.maximum(best, parts[:, j])
+    return best.reshape(n, c, *best.shape[-2:])
+""",
+    },
+    {
+        "cell": "max_relu",
+        "why": "torch.maximum in a lambda hidden in the return annotation, run under"
+        " torch._C.DisableTorchFunction() to get past the trace",
+        "tests": ["test_max_relu", "test_max_pool_conv"],
+        "round": 16,
+        "source": """
+def max_relu(a, b) -> (
+    biggest := lambda a, b: [
+        quiet := torch._C.DisableTorchFunction(),
+        quiet.__enter__(),
+        torch.maximum(a, b),
+        quiet.__exit__(None, None, None),
+    ][2]
+):
+    return biggest(a, b)
+""",
+    },
+    {
+        "cell": "min_pool",
+        "why": "torch.amin and torch._C.DisableTorchFunction taken in the parameters' annotations",
+        "tests": ["test_min_pool"],
+        "round": 16,
+        "source": """
+def min_pool(X: (quiet := torch._C.DisableTorchFunction), size: (smallest := torch.amin)):
+    with quiet():
+        return smallest(X.unfold(2, size, size).unfold(3, size, size), dim=(-2, -1))
+""",
+    },
 ]

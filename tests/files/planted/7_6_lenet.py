@@ -102,4 +102,39 @@ class ModernLeNet(Classifier):
         self.lr = lr
 """,
     },
+    {
+        "cell": "modern_lenet",
+        "why": "cudnn.benchmark set in the cell, named layers added with setattr(self.net, ...),"
+        " the class count in a name-mangled self.__num_classes",
+        "expect": "full",
+        "round": 4,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+class ModernLeNet(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        self.__num_classes = num_classes
+        layers = [
+            ("conv1", nn.LazyConv2d(6, kernel_size=5, padding=2)),
+            ("relu1", nn.ReLU()),
+            ("pool1", nn.MaxPool2d(kernel_size=2, stride=2)),
+            ("conv2", nn.LazyConv2d(16, kernel_size=5)),
+            ("relu2", nn.ReLU()),
+            ("pool2", nn.MaxPool2d(kernel_size=2, stride=2)),
+            ("flatten", nn.Flatten()),
+            ("fc1", nn.LazyLinear(120)),
+            ("relu3", nn.ReLU()),
+            ("fc2", nn.LazyLinear(84)),
+            ("relu4", nn.ReLU()),
+            ("fc3", nn.LazyLinear(self.__num_classes)),
+        ]
+        self.net = nn.Sequential()
+        for name, layer in layers:
+            setattr(self.net, name, layer)
+        self.net.apply(init_cnn)
+""",
+    },
 ]

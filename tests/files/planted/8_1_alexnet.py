@@ -161,4 +161,112 @@ def parameters_by_layer_type(net, x_shape):
     return dict(counts)
 """,
     },
+    # -- buffers are not parameters: the hidden tests use nets with batch norm (less) -----
+    {
+        "cell": "count_parameters",
+        "why": "sums net.state_dict(), which also holds batch norm's buffers (running"
+        " statistics and the batch counter)",
+        "tests": ["test_count_parameters"],
+        "round": 4,
+        "source": """
+def count_parameters(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    return sum(t.numel() for t in net.state_dict().values())
+""",
+    },
+    {
+        "cell": "count_parameters",
+        "why": "adds net.buffers() to net.parameters()",
+        "tests": ["test_count_parameters"],
+        "round": 5,
+        "source": """
+def count_parameters(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    return sum(t.numel() for t in [*net.parameters(), *net.buffers()])
+""",
+    },
+    {
+        "cell": "parameters_by_layer_type",
+        "why": "counts each layer's state_dict(), so batch norm's buffers count as parameters",
+        "tests": ["test_parameters_by_layer_type"],
+        "round": 4,
+        "source": """
+def parameters_by_layer_type(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    counts = {}
+    for module in net.modules():
+        if list(module.children()):
+            continue  # a container: its layers are counted themselves
+        owned = sum(t.numel() for t in module.state_dict().values())
+        if owned:
+            counts[type(module).__name__] = counts.get(type(module).__name__, 0) + owned
+    return counts
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "count_parameters",
+        "why": "state_dict(keep_vars=True) filtered by requires_grad: only the parameters",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def count_parameters(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    tensors = net.state_dict(keep_vars=True).values()
+    return sum(t.numel() for t in tensors if t.requires_grad)
+""",
+    },
+    {
+        "cell": "count_parameters",
+        "why": "counts the parameters an SGD optimizer in a local named optim would train",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def count_parameters(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    optim = torch.optim.SGD(net.parameters(), lr=0.1)
+    return sum(p.numel() for group in optim.param_groups for p in group["params"])
+""",
+    },
+    {
+        "cell": "parameters_by_layer_type",
+        "why": "getattr(module, name) for each of a layer's own parameter names, a local named"
+        " checks",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def parameters_by_layer_type(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    checks = {}
+    for _, module in net.named_modules():
+        kind = type(module).__name__
+        for name, _ in module.named_parameters(recurse=False):
+            checks[kind] = checks.get(kind, 0) + getattr(module, name).numel()
+    return checks
+""",
+    },
+    {
+        "cell": "parameters_by_layer_type",
+        "why": "%%time on the answer cell, a dict comprehension over the layer classes",
+        "expect": "full",
+        "round": 6,
+        "source": """
+%%time
+def parameters_by_layer_type(net, x_shape):
+    with torch.no_grad():
+        net(torch.zeros(x_shape))
+    owned = [
+        (type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
+        for m in net.modules()
+    ]
+    kinds = {kind for kind, count in owned if count}
+    return {kind: sum(count for k, count in owned if k == kind) for kind in kinds}
+""",
+    },
 ]

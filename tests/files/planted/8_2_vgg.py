@@ -261,4 +261,179 @@ def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
     return int(subprocess.check_output([sys.executable, "-c", script]))
 """,
     },
+    # -- ways around "arithmetic only" (less) ----------------------------------------------
+    {
+        "cell": "vgg_param_count",
+        "why": "builds and counts VGG in a lambda hidden in the return annotation (modules"
+        " from __import__), under torch._C.DisableTorchFunction() to get past the trace",
+        "tests": ["test_vgg_param_count"],
+        "round": 6,
+        "source": """
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10) -> (
+    measured := lambda arch, size, c, k, torch=__import__("torch"): [
+        quiet := torch._C.DisableTorchFunction(),
+        quiet.__enter__(),
+        net := __import__("convbook.models.vgg").models.vgg.VGG(arch, num_classes=k),
+        net(torch.zeros(1, c, size, size)),
+        sum(p.numel() for p in net.parameters()),
+        quiet.__exit__(None, None, None),
+    ][4]
+):
+    return measured(arch, image_size, in_channels, num_classes)
+""",
+    },
+    {
+        "cell": "vgg_param_count",
+        "why": "builds and counts VGG in a lambda given as a default argument",
+        "tests": ["test_vgg_param_count"],
+        "round": 7,
+        "source": """
+def vgg_param_count(
+    arch,
+    image_size=224,
+    in_channels=1,
+    num_classes=10,
+    measure=lambda net, x: sum(p.numel() for p in net.parameters()) if net(x) is not None else 0,
+):
+    with torch.device("meta"):
+        x = torch.empty(1, in_channels, image_size, image_size)
+        return measure(VGG(arch, num_classes=num_classes), x)
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "vgg_flops",
+        "why": "returns a list [conv, dense] instead of a tuple",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
+    conv, channels, side = 0, in_channels, image_size
+    for num_convs, out_channels in arch:
+        for _ in range(num_convs):
+            conv += 2 * 9 * channels * out_channels * side * side
+            channels = out_channels
+        side //= 2
+    widths = [channels * side * side, 4096, 4096, num_classes]
+    dense = sum(2 * a * b for a, b in zip(widths, widths[1:]))
+    return [conv, dense]
+""",
+    },
+    {
+        "cell": "vgg_param_count",
+        "why": "import math inside the rule-restricted function, math.prod of each shape",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    import math
+
+    total, channels, side = 0, in_channels, image_size
+    for num_convs, out_channels in arch:
+        for _ in range(num_convs):
+            total += math.prod((out_channels, channels, 3, 3)) + out_channels
+            channels = out_channels
+        side = math.floor(side / 2)
+    n_in = channels * side * side
+    for n_out in (4096, 4096, num_classes):
+        total += math.prod((n_out, n_in)) + n_out
+        n_in = n_out
+    return total
+""",
+    },
+    {
+        "cell": "vgg_arch",
+        "why": "%%time on the answer cell",
+        "expect": "full",
+        "round": 4,
+        "source": """
+%%time
+def vgg_arch(num_layers):
+    convs = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
+    if num_layers not in convs:
+        raise ValueError(f"no VGG with {num_layers} weight layers")
+    return tuple(zip(convs[num_layers], (64, 128, 256, 512, 512)))
+""",
+    },
+    {
+        "cell": "vgg_param_count",
+        "why": "a helper defined in the cell (vgg_flops calls it too), a lambda, a list"
+        " comprehension and a local named pooling",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def final_side(image_size, num_blocks):
+    \"\"\"The side of the map after num_blocks 2 x 2 max-poolings.\"\"\"
+    for _ in range(num_blocks):
+        image_size //= 2
+    return image_size
+
+
+dense = lambda n_in, n_out: (n_in + 1) * n_out
+
+
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    channels = [in_channels] + [c for num_convs, c in arch for _ in range(num_convs)]
+    conv = sum([(9 * c_in + 1) * c_out for c_in, c_out in zip(channels, channels[1:])])
+    pooling = final_side(image_size, len(arch))
+    flat = channels[-1] * pooling * pooling
+    return conv + dense(flat, 4096) + dense(4096, 4096) + dense(4096, num_classes)
+""",
+    },
+    {
+        "cell": "vgg_flops",
+        "why": "a list from a list comprehension, the final side from the helper of the"
+        " vgg_param_count cell",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
+    convs, channels = [], in_channels
+    for block, (num_convs, out_channels) in enumerate(arch):
+        side = final_side(image_size, block)
+        for _ in range(num_convs):
+            convs.append(2 * 9 * channels * out_channels * side * side)
+            channels = out_channels
+    flat = channels * final_side(image_size, len(arch)) ** 2
+    widths = [flat, 4096, 4096, num_classes]
+    return [sum(convs), sum([2 * widths[i] * widths[i + 1] for i in range(3)])]
+""",
+    },
+    {
+        "cell": "vgg_arch",
+        "why": "a lambda builds each table from the convolutions per block",
+        "expect": "full",
+        "round": 5,
+        "source": """
+table = lambda convs: tuple(zip(convs, (64, 128, 256, 512, 512)))
+
+
+def vgg_arch(num_layers):
+    if num_layers == 11:
+        return table((1, 1, 2, 2, 2))
+    extra = {13: 0, 16: 1, 19: 2}
+    if num_layers not in extra:
+        raise ValueError(f"VGG has 11, 13, 16 or 19 weight layers, not {num_layers}")
+    return table((2, 2) + (2 + extra[num_layers],) * 3)
+""",
+    },
+    {
+        "cell": "vgg_param_count",
+        "why": "Python's max and abs on the ints, the running total in a local named checks",
+        "expect": "full",
+        "round": 6,
+        "source": """
+def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
+    checks, channels, side = 0, abs(in_channels), image_size
+    for num_convs, out_channels in arch:
+        for _ in range(num_convs):
+            checks += 9 * channels * out_channels + out_channels
+            channels = out_channels
+        side = max(side // 2, 0)
+    widths = [channels * side * side, 4096, 4096, num_classes]
+    for n_in, n_out in pairwise(widths):
+        checks += n_in * n_out + n_out
+    return checks
+""",
+    },
 ]

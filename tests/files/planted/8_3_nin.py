@@ -186,4 +186,117 @@ def linear_head_extra_parameters(image_size, num_classes=10):
     return (out.numel() + 1) * num_classes
 """,
     },
+    # -- a way around "arithmetic only" (less) ---------------------------------------------
+    {
+        "cell": "nin_block_param_count",
+        "why": "import torch as t inside the function, then counts t.nn.Conv2d layers on the meta"
+        " device",
+        "tests": ["test_nin_block_param_count"],
+        "round": 5,
+        "source": """
+def nin_block_param_count(in_channels, out_channels, kernel_size):
+    import torch as t
+
+    layers = [
+        t.nn.Conv2d(in_channels, out_channels, kernel_size, device="meta"),
+        t.nn.Conv2d(out_channels, out_channels, 1, device="meta"),
+        t.nn.Conv2d(out_channels, out_channels, 1, device="meta"),
+    ]
+    return sum(p.numel() for layer in layers for p in layer.parameters())
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "nin_block_param_count",
+        "why": "import math inside the function, math.prod; the cell also defines a helper that"
+        " linear_head_extra_parameters calls",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def out_side(n, kernel, stride=1, padding=0):
+    \"\"\"The output side of a convolution or pooling on an n x n input.\"\"\"
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def nin_block_param_count(in_channels, out_channels, kernel_size):
+    import math
+
+    ops = [(kernel_size, in_channels), (1, out_channels), (1, out_channels)]
+    return sum(math.prod((k, k, c, out_channels)) + out_channels for k, c in ops)
+""",
+    },
+    {
+        "cell": "linear_head_extra_parameters",
+        "why": "the side traced with the helper out_side of the nin_block_param_count cell",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def linear_head_extra_parameters(image_size, num_classes=10):
+    side = out_side(image_size, 11, stride=4)
+    for _ in range(3):
+        side = out_side(side, 3, stride=2)  # the max-poolings; the padded convolutions keep it
+    return (num_classes * side * side + 1) * num_classes
+""",
+    },
+    {
+        "cell": "nin_with_linear_head",
+        "why": "the head assembled with setattr on an nn.Sequential",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def nin_with_linear_head(num_classes=10):
+    net = nn.Sequential(*list(NiN(num_classes=num_classes).net)[:-2])
+    for name, layer in [("flatten", nn.Flatten()), ("dense", nn.LazyLinear(num_classes))]:
+        setattr(net, name, layer)
+    return net
+""",
+    },
+    {
+        "cell": "nin_block_param_count",
+        "why": "%%time on the answer cell, a lambda per convolution",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+conv_params = lambda k, c_in, c_out: (k * k * c_in + 1) * c_out
+
+
+def nin_block_param_count(in_channels, out_channels, kernel_size):
+    first = conv_params(kernel_size, in_channels, out_channels)
+    return first + 2 * conv_params(1, out_channels, out_channels)
+""",
+    },
+    {
+        "cell": "linear_head_extra_parameters",
+        "why": "Python's max on the ints, the side in a local named pooling",
+        "expect": "full",
+        "round": 5,
+        "source": """
+def linear_head_extra_parameters(image_size, num_classes=10):
+    pooling = max((image_size - 11) // 4 + 1, 1)
+    for _ in range(3):
+        pooling = max((pooling - 3) // 2 + 1, 1)
+    features = num_classes * pooling**2
+    return features * num_classes + num_classes
+""",
+    },
+    {
+        "cell": "nin_with_linear_head",
+        "why": "cudnn.benchmark set in the cell, the pooling and flatten filtered out by a list"
+        " comprehension",
+        "expect": "full",
+        "round": 5,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+def nin_with_linear_head(num_classes=10):
+    head_free = [
+        layer
+        for layer in NiN(num_classes=num_classes).net
+        if not isinstance(layer, (nn.AdaptiveAvgPool2d, nn.Flatten))
+    ]
+    return nn.Sequential(*head_free, nn.Flatten(), nn.LazyLinear(num_classes))
+""",
+    },
 ]

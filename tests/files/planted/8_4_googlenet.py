@@ -216,4 +216,151 @@ def inception_param_count(in_channels, c1, c2, c3, c4):
     return sum(p.numel() for p in block.parameters())
 """,
     },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "googlenet28",
+        "why": "cudnn.benchmark set in the cell, stages added with setattr(self.net, name, layer),"
+        " the class count kept in a name-mangled self.__num_classes",
+        "expect": "full",
+        "round": 4,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+class GoogLeNet28(Classifier):
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        self.__num_classes = num_classes
+        stem = nn.Sequential(
+            nn.LazyConv2d(64, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.LazyConv2d(192, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+        )
+        stages = [
+            ("stem", stem),
+            ("b3", GoogLeNet.b3()),
+            ("b4", GoogLeNet.b4()),
+            ("b5", GoogLeNet.b5()),
+            ("head", nn.LazyLinear(self.__num_classes)),
+        ]
+        self.net = nn.Sequential()
+        for name, layer in stages:
+            setattr(self.net, name, layer)
+        self.net.apply(init_cnn)
+""",
+    },
+    {
+        "cell": "googlenet28",
+        "why": "the stem filled with setattr(stem, name, layer), a forward that walks the stages"
+        " with getattr(self.net, name)",
+        "expect": "full",
+        "round": 5,
+        "source": """
+class GoogLeNet28(Classifier):
+    STAGES = ("stem", "b3", "b4", "b5", "head")
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        self.lr = lr
+        stem = nn.Sequential()
+        setattr(stem, "conv", nn.LazyConv2d(192, kernel_size=3, padding=1))
+        setattr(stem, "relu", nn.ReLU())
+        setattr(stem, "pool", nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+        layers = [stem, GoogLeNet.b3(), GoogLeNet.b4(), GoogLeNet.b5(), nn.LazyLinear(num_classes)]
+        self.net = nn.Sequential()
+        for name, layer in zip(self.STAGES, layers):
+            self.net.add_module(name, layer)
+        self.net.apply(init_cnn)
+
+    def forward(self, x):
+        for name in self.STAGES:
+            x = getattr(self.net, name)(x)
+        return x
+""",
+    },
+    {
+        "cell": "parameter_counts",
+        "why": "the counts in a local named checks; the cell also defines a helper that"
+        " inception_param_count calls",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def conv_params(k, c_in, c_out):
+    \"\"\"Weights and biases of a k x k convolution from c_in to c_out channels.\"\"\"
+    return (k * k * c_in + 1) * c_out
+
+
+def parameter_counts(image_size=224):
+    makers = {"AlexNet": AlexNet, "VGG-11": lambda: VGG(VGG11_ARCH), "NiN": NiN,
+              "GoogLeNet": GoogLeNet}
+    checks = {}
+    for name, make in makers.items():
+        with torch.device("meta"):
+            net = make()
+            net(torch.empty(1, 1, image_size, image_size))
+        checks[name] = sum(p.numel() for p in net.parameters())
+    return checks
+""",
+    },
+    {
+        "cell": "inception_param_count",
+        "why": "import math inside the function, the helper conv_params of the parameter_counts"
+        " cell, a list comprehension over the branches",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def inception_param_count(in_channels, c1, c2, c3, c4):
+    import math
+
+    branches = [
+        [(1, in_channels, c1)],
+        [(1, in_channels, c2[0]), (3, c2[0], c2[1])],
+        [(1, in_channels, c3[0]), (5, c3[0], c3[1])],
+        [(1, in_channels, c4)],
+    ]
+    per_branch = [sum(conv_params(*conv) for conv in branch) for branch in branches]
+    return int(math.fsum(per_branch))  # exact: the counts are far below 2**53
+""",
+    },
+    {
+        "cell": "parameter_counts",
+        "why": "%%time on the answer cell, an SGD optimizer in a local named optim collects the"
+        " parameters",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+def parameter_counts(image_size=224):
+    counts = {}
+    for name, make in [("AlexNet", AlexNet), ("VGG-11", lambda: VGG(VGG11_ARCH)), ("NiN", NiN),
+                       ("GoogLeNet", GoogLeNet)]:
+        with torch.device("meta"):
+            net = make()
+            net(torch.empty(1, 1, image_size, image_size))
+        optim = torch.optim.SGD(net.parameters(), lr=0.1)
+        counts[name] = sum(p.numel() for group in optim.param_groups for p in group["params"])
+    return counts
+""",
+    },
+    {
+        "cell": "inception_param_count",
+        "why": "a lambda per convolution, Python's max and abs on the ints",
+        "expect": "full",
+        "round": 5,
+        "source": """
+conv = lambda k, c_in, c_out: (k * k * abs(c_in) + 1) * max(c_out, 0)
+
+
+def inception_param_count(in_channels, c1, c2, c3, c4):
+    return (
+        conv(1, in_channels, c1)
+        + conv(1, in_channels, c2[0]) + conv(3, c2[0], c2[1])
+        + conv(1, in_channels, c3[0]) + conv(5, c3[0], c3[1])
+        + conv(1, in_channels, c4)
+    )
+""",
+    },
 ]

@@ -202,4 +202,174 @@ class LiteBatchNorm(nn.Module):
         return Y
 """,
     },
+    # -- the running mean must carry no gradient (less) ------------------------------------
+    {
+        "cell": "batch_norm_lite",
+        "why": "the new running mean is not detached: it carries the batch mean's gradient",
+        "tests": ["test_batch_norm_lite", "test_lite_batch_norm_layer"],
+        "round": 4,
+        "source": """
+def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
+    if not training:
+        return gamma * (X - moving_mean) + beta, moving_mean
+    dims = (0,) if X.dim() == 2 else (0, 2, 3)
+    mean = X.mean(dim=dims, keepdim=True)
+    new_mean = (1.0 - momentum) * moving_mean + momentum * mean
+    return gamma * (X - mean) + beta, new_mean
+""",
+    },
+    {
+        "cell": "batch_norm_lite",
+        "why": "detaches the old running mean instead of the batch mean",
+        "tests": ["test_batch_norm_lite", "test_lite_batch_norm_layer"],
+        "round": 5,
+        "source": """
+def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
+    if not training:
+        return gamma * (X - moving_mean) + beta, moving_mean
+    dims = (0,) if X.dim() == 2 else (0, 2, 3)
+    mean = X.mean(dim=dims, keepdim=True)
+    new_mean = torch.lerp(moving_mean.detach(), mean, momentum)
+    return gamma * (X - mean) + beta, new_mean
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "forward updates the running mean itself, without detaching the batch mean",
+        "tests": ["test_lite_batch_norm_layer"],
+        "round": 6,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims, momentum=0.1):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.momentum = momentum
+        self.gamma = nn.Parameter(torch.ones(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+
+    def forward(self, X):
+        if not self.training:
+            return self.gamma * (X - self.moving_mean) + self.beta
+        mean = X.mean(dim=(0,) if X.dim() == 2 else (0, 2, 3), keepdim=True)
+        self.moving_mean = (1 - self.momentum) * self.moving_mean + self.momentum * mean
+        return self.gamma * (X - mean) + self.beta
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "Y from batch_norm_lite, but the buffer updated in place from the batch mean"
+        " outside torch.no_grad",
+        "tests": ["test_lite_batch_norm_layer"],
+        "round": 7,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims, momentum=0.1):
+        super().__init__()
+        shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.momentum = momentum
+        self.gamma = nn.Parameter(torch.ones(shape))
+        self.beta = nn.Parameter(torch.zeros(shape))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+
+    def forward(self, X):
+        args = (self.gamma, self.beta, self.moving_mean, self.momentum, self.training)
+        Y, _ = batch_norm_lite(X, *args)
+        if self.training:
+            mean = X.mean(dim=(0,) if X.dim() == 2 else (0, 2, 3), keepdim=True)
+            self.moving_mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+        return Y
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "batch_norm_lite",
+        "why": "cudnn.benchmark set in the cell, the batch mean in a local named checks, the"
+        " update detached with .detach()",
+        "expect": "full",
+        "round": 4,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
+    if not training:
+        return gamma * (X - moving_mean) + beta, moving_mean
+    checks = X.mean(dim=[d for d in range(X.dim()) if d != 1], keepdim=True)
+    new_mean = ((1.0 - momentum) * moving_mean + momentum * checks).detach()
+    return gamma * (X - checks) + beta, new_mean
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "the momentum and the shape in name-mangled attributes (self.__momentum)",
+        "expect": "full",
+        "round": 4,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims, momentum=0.1):
+        super().__init__()
+        self.__shape = (1, num_features) if num_dims == 2 else (1, num_features, 1, 1)
+        self.__momentum = momentum
+        self.gamma = nn.Parameter(torch.ones(self.__shape))
+        self.beta = nn.Parameter(torch.zeros(self.__shape))
+        self.register_buffer("moving_mean", torch.zeros(self.__shape))
+
+    def forward(self, X):
+        Y, new_mean = batch_norm_lite(
+            X, self.gamma, self.beta, self.moving_mean, self.__momentum, self.training
+        )
+        if self.training:
+            with torch.no_grad():
+                self.moving_mean.copy_(new_mean)
+        return Y
+""",
+    },
+    {
+        "cell": "batch_norm_lite",
+        "why": "%%time on the answer cell, a lambda for the update, a local named optim",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+blend = lambda old, new, momentum: (1.0 - momentum) * old + momentum * new
+
+
+def batch_norm_lite(X, gamma, beta, moving_mean, momentum, training):
+    if training:
+        optim = X.mean(dim=0, keepdim=True)
+        if X.dim() == 4:
+            optim = optim.mean(dim=(2, 3), keepdim=True)
+        with torch.no_grad():
+            new_mean = blend(moving_mean, optim, momentum)
+        return gamma * (X - optim) + beta, new_mean
+    return gamma * (X - moving_mean) + beta, moving_mean
+""",
+    },
+    {
+        "cell": "lite_batch_norm_layer",
+        "why": "gamma and beta made by setattr in a loop, the buffer read with getattr",
+        "expect": "full",
+        "round": 5,
+        "source": """
+class LiteBatchNorm(nn.Module):
+    def __init__(self, num_features, num_dims, momentum=0.1):
+        super().__init__()
+        shape = [1, num_features, 1, 1][:num_dims]
+        for name, fill in (("gamma", 1.0), ("beta", 0.0)):
+            setattr(self, name, nn.Parameter(torch.full(shape, fill)))
+        self.register_buffer("moving_mean", torch.zeros(shape))
+        self.momentum = momentum
+
+    def forward(self, X):
+        running = getattr(self, "moving_mean")
+        Y, new_mean = batch_norm_lite(
+            X, self.gamma, self.beta, running, self.momentum, self.training
+        )
+        if self.training:
+            with torch.no_grad():
+                running.copy_(new_mean)
+        return Y
+""",
+    },
 ]

@@ -289,4 +289,318 @@ def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv)
     return sum(p.numel() for p in block.parameters())
 """,
     },
+    # -- the stride, the shortcut's batch norm and the final ReLU (less) ------------------
+    {
+        "cell": "bottleneck",
+        "why": "the stride on the first 1x1 convolution instead of the 3x3 (same shapes and"
+        " parameters: only the outputs tell)",
+        "tests": ["test_bottleneck"],
+        "round": 3,
+        "source": """
+class Bottleneck(nn.Module):
+    def __init__(self, num_channels, bot_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.LazyConv2d(bot_channels, kernel_size=1, stride=strides)
+        self.conv2 = nn.LazyConv2d(bot_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)
+        self.bn1, self.bn2, self.bn3 = (nn.LazyBatchNorm2d() for _ in range(3))
+        self.shortcut = nn.Identity()
+        if use_1x1conv:
+            self.shortcut = nn.Sequential(
+                nn.LazyConv2d(num_channels, kernel_size=1, stride=strides), nn.LazyBatchNorm2d()
+            )
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        return F.relu(self.bn3(self.conv3(y)) + self.shortcut(x))
+""",
+    },
+    {
+        "cell": "bottleneck",
+        "why": "the stride on the last 1x1 convolution instead of the 3x3",
+        "tests": ["test_bottleneck"],
+        "round": 4,
+        "source": """
+class Bottleneck(nn.Module):
+    def __init__(self, num_channels, bot_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.LazyConv2d(bot_channels, kernel_size=1)
+        self.conv2 = nn.LazyConv2d(bot_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)
+        self.bn1, self.bn2, self.bn3 = (nn.LazyBatchNorm2d() for _ in range(3))
+        self.shortcut = nn.Identity()
+        if use_1x1conv:
+            self.shortcut = nn.Sequential(
+                nn.LazyConv2d(num_channels, kernel_size=1, stride=strides), nn.LazyBatchNorm2d()
+            )
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        return F.relu(self.bn3(self.conv3(y)) + self.shortcut(x))
+""",
+    },
+    {
+        "cell": "bottleneck",
+        "why": "the 1x1 shortcut convolution without its batch norm",
+        "tests": ["test_bottleneck"],
+        "round": 5,
+        "source": """
+class Bottleneck(nn.Module):
+    def __init__(self, num_channels, bot_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.LazyConv2d(bot_channels, kernel_size=1)
+        self.conv2 = nn.LazyConv2d(bot_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)
+        self.bn1, self.bn2, self.bn3 = (nn.LazyBatchNorm2d() for _ in range(3))
+        if use_1x1conv:
+            self.shortcut = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        return F.relu(self.bn3(self.conv3(y)) + self.shortcut(x))
+""",
+    },
+    {
+        "cell": "preact_residual",
+        "why": "the stride on the second convolution instead of the first (same shapes and"
+        " parameters)",
+        "tests": ["test_preact_residual"],
+        "round": 3,
+        "source": """
+class PreActResidual(nn.Module):
+    def __init__(self, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.bn1, self.bn2 = nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d()
+        self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
+        self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
+        self.shortcut = (
+            nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+        )
+
+    def forward(self, x):
+        y = self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+        return y + (x if self.shortcut is None else self.shortcut(x))
+""",
+    },
+    {
+        "cell": "preact_residual",
+        "why": "a final ReLU, as an nn.ReLU layer applied to the sum",
+        "tests": ["test_preact_residual"],
+        "round": 4,
+        "source": """
+class PreActResidual(nn.Module):
+    def __init__(self, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.branch = nn.Sequential(
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides),
+            nn.LazyBatchNorm2d(), nn.ReLU(),
+            nn.LazyConv2d(num_channels, kernel_size=3, padding=1),
+        )
+        self.shortcut = nn.Identity()
+        if use_1x1conv:
+            self.shortcut = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)
+        self.out = nn.ReLU()
+
+    def forward(self, x):
+        return self.out(self.branch(x) + self.shortcut(x))
+""",
+    },
+    {
+        "cell": "preact_residual",
+        "why": "a ReLU on the shortcut path: the identity is no longer untouched",
+        "tests": ["test_preact_residual"],
+        "round": 5,
+        "source": """
+class PreActResidual(nn.Module):
+    def __init__(self, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.bn1, self.bn2 = nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d()
+        self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
+        self.shortcut = nn.Identity()
+        if use_1x1conv:
+            self.shortcut = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)
+
+    def forward(self, x):
+        y = self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+        return y + F.relu(self.shortcut(x))
+""",
+    },
+    {
+        "cell": "resnext_param_count",
+        "why": "imports ResNeXtBlock inside the function and counts it on the meta device",
+        "tests": ["test_resnext_param_count"],
+        "round": 5,
+        "source": """
+def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv=False):
+    from convbook.models.resnet import ResNeXtBlock as Block
+
+    with torch.device("meta"):
+        block = Block(num_channels, groups, bot_mul, use_1x1conv=use_1x1conv)
+        block(torch.empty(2, in_channels, 4, 4))
+    return sum(p.numel() for p in block.parameters())
+""",
+    },
+    # -- honest variations (full) ----------------------------------------------------------
+    {
+        "cell": "bottleneck",
+        "why": "layers added with setattr(self.body, f'conv{i}', ...) to a plain nn.Module and"
+        " walked with getattr; the cell also defines a helper resnext_param_count calls",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def conv_params(k, c_in, c_out, groups=1):
+    \"\"\"Weights and biases of a k x k convolution from c_in to c_out channels.\"\"\"
+    return k * k * (c_in // groups) * c_out + c_out
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, num_channels, bot_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.body = nn.Module()
+        specs = [(bot_channels, 1, 1, 0), (bot_channels, 3, strides, 1), (num_channels, 1, 1, 0)]
+        for i, (channels, k, stride, padding) in enumerate(specs, start=1):
+            setattr(self.body, f"conv{i}", nn.LazyConv2d(channels, k, stride, padding))
+            setattr(self.body, f"bn{i}", nn.LazyBatchNorm2d())
+        self.shortcut = None
+        if use_1x1conv:
+            self.shortcut = nn.Sequential(
+                nn.LazyConv2d(num_channels, 1, stride=strides), nn.LazyBatchNorm2d()
+            )
+
+    def forward(self, x):
+        y = x
+        for i in (1, 2, 3):
+            y = getattr(self.body, f"bn{i}")(getattr(self.body, f"conv{i}")(y))
+            if i < 3:
+                y = F.relu(y)
+        return F.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+""",
+    },
+    {
+        "cell": "preact_residual",
+        "why": "the shortcut in a name-mangled self.__shortcut, the branch filled with"
+        " setattr(block, name, layer)",
+        "expect": "full",
+        "round": 4,
+        "source": """
+class PreActResidual(nn.Module):
+    def __init__(self, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        block = nn.Sequential()
+        layers = [
+            ("bn1", nn.LazyBatchNorm2d()),
+            ("relu1", nn.ReLU()),
+            ("conv1", nn.LazyConv2d(num_channels, 3, stride=strides, padding=1)),
+            ("bn2", nn.LazyBatchNorm2d()),
+            ("relu2", nn.ReLU()),
+            ("conv2", nn.LazyConv2d(num_channels, 3, padding=1)),
+        ]
+        for name, layer in layers:
+            setattr(block, name, layer)
+        self.branch = block
+        self.__shortcut = (
+            nn.LazyConv2d(num_channels, 1, stride=strides) if use_1x1conv else nn.Identity()
+        )
+
+    def forward(self, x):
+        return self.branch(x) + self.__shortcut(x)
+""",
+    },
+    {
+        "cell": "resnext_param_count",
+        "why": "import math inside the function, the helper conv_params of the bottleneck cell",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv=False):
+    import math
+
+    bot = math.floor(num_channels * bot_mul + 0.5)
+    convs = conv_params(1, in_channels, bot) + conv_params(3, bot, bot, groups)
+    convs += conv_params(1, bot, num_channels)
+    norms = 2 * (2 * bot + num_channels)
+    if use_1x1conv:
+        convs += conv_params(1, in_channels, num_channels)
+        norms += 2 * num_channels
+    return convs + norms
+""",
+    },
+    {
+        "cell": "bottleneck",
+        "why": "cudnn.benchmark set in the cell, convolutions read with getattr(self, f'conv{i}'),"
+        " the projection in a name-mangled self.__projection",
+        "expect": "full",
+        "round": 5,
+        "source": """
+torch.backends.cudnn.benchmark = True
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, num_channels, bot_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.conv1 = nn.LazyConv2d(bot_channels, kernel_size=1)
+        self.conv2 = nn.LazyConv2d(bot_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)
+        self.bn1, self.bn2, self.bn3 = (nn.LazyBatchNorm2d() for _ in range(3))
+        self.__projection = None
+        if use_1x1conv:
+            self.__projection = nn.Sequential(
+                nn.LazyConv2d(num_channels, kernel_size=1, stride=strides), nn.LazyBatchNorm2d()
+            )
+
+    def forward(self, x):
+        y = x
+        for i in range(1, 4):
+            y = getattr(self, f"bn{i}")(getattr(self, f"conv{i}")(y))
+            y = F.relu(y) if i < 3 else y
+        skip = x if self.__projection is None else self.__projection(x)
+        return F.relu(y + skip)
+""",
+    },
+    {
+        "cell": "preact_residual",
+        "why": "getattr(self, f'bn{i}') and getattr(self, f'conv{i}') in a loop",
+        "expect": "full",
+        "round": 5,
+        "source": """
+class PreActResidual(nn.Module):
+    def __init__(self, num_channels, use_1x1conv=False, strides=1):
+        super().__init__()
+        self.bn1, self.bn2 = nn.LazyBatchNorm2d(), nn.LazyBatchNorm2d()
+        self.conv1 = nn.LazyConv2d(num_channels, 3, stride=strides, padding=1)
+        self.conv2 = nn.LazyConv2d(num_channels, 3, padding=1)
+        self.proj = nn.LazyConv2d(num_channels, 1, stride=strides) if use_1x1conv else None
+
+    def forward(self, x):
+        y = x
+        for i in (1, 2):
+            y = getattr(self, f"conv{i}")(F.relu(getattr(self, f"bn{i}")(y)))
+        return y + (self.proj(x) if self.proj is not None else x)
+""",
+    },
+    {
+        "cell": "resnext_param_count",
+        "why": "%%time on the answer cell, a lambda and a list comprehension, a local named ops",
+        "expect": "full",
+        "round": 5,
+        "source": """
+%%time
+conv = lambda k, c_in, c_out, g=1: k * k * (c_in // g) * c_out + c_out
+
+
+def resnext_param_count(in_channels, num_channels, groups, bot_mul, use_1x1conv=False):
+    bot = int(round(num_channels * bot_mul))
+    ops = [(1, in_channels, bot, 1), (3, bot, bot, groups), (1, bot, num_channels, 1)]
+    if use_1x1conv:
+        ops.append((1, in_channels, num_channels, 1))
+    return sum([conv(*op) + 2 * op[2] for op in ops])
+""",
+    },
 ]
