@@ -23,9 +23,9 @@ from pathlib import Path
 
 import nbformat
 
+from convbook.grading.answer_code import python_of
 from convbook.grading.feedback import sections
 from convbook.grading.restore import answer_names as grading_names
-from convbook.grading.rules import python_of
 
 REPO = Path(__file__).resolve().parents[1]
 CELL_ID = "how-this-notebook-works"

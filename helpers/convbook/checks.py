@@ -78,9 +78,8 @@ def _as_tensor(value: Any, what: str) -> Tensor:
     if isinstance(value, Tensor):
         with torch._C.DisableTorchFunctionSubclass():
             return value.as_subclass(Tensor).detach().clone()
-    if remote(value) or not isinstance(value, (numbers.Number, list, tuple)):
-        if not (hasattr(value, "__array__") and not remote(value)):
-            raise CheckFailed(f"{what}: expected a tensor, got {_short(value)}")
+    if remote(value):  # an object of the student's kernel: not a value
+        raise CheckFailed(f"{what}: expected a tensor, got {_short(value)}")
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -324,34 +323,32 @@ def on_device(
 
 
 def _harness_on_device(fn: Any, args: tuple, what: str | None, rule: Any) -> Any:
+    """``on_device`` while grading: the kernel moves the inputs (and a module) to its device
+    and calls the answer there; every tensor that comes back must say it is there."""
+    from convbook.grading.harness import RuledAnswer
+    from convbook.probes import state_of
+
     harness = _harness
-    device = harness.channel.device
+    device = torch.device(harness.channel.device)
     what = what or repr(fn)
-    ruled = rule.rule if isinstance(rule, _GraderRule) else harness.rule()
-    target = fn.resolve(ruled) if hasattr(fn, "resolve") else fn
+    if isinstance(fn, RuledAnswer):
+        fn = fn.resolve(rule.rule if isinstance(rule, _GraderRule) else harness.rule())
     devices: list = []
     try:
-        result = harness.call(target, args, {}, device=True, devices=devices)
+        result = harness.call(fn, args, {}, device=True, devices=devices)
     except (RuntimeError, TypeError, NotImplementedError) as error:
         failure = _device_failure(error, device, what)
         if failure is None:
             raise
         raise failure from None
-    for _, found in devices:
-        if not _same(torch.device(found), torch.device(device)):
-            raise CheckFailed(
-                f"{what}: run on {device} with its inputs there, a tensor of the result came "
-                f"back on {found}; {_HOW}"
-            )
     if remote(result) and result.kind.is_module:
-        from convbook.probes import state_of
-
-        held: list = []
-        state_of(result, devices=held)
-        for _, found in held:
-            if not _same(torch.device(found), torch.device(device)):
-                raise CheckFailed(f"{what}: run on {device}, a parameter or buffer of the "
-                                  f"result is on {found}; {_HOW}")  # fmt: skip
+        state_of(result, devices=devices)  # its parameters and buffers, and their devices
+    for _, found in devices:
+        if not _same(torch.device(found), device):
+            raise CheckFailed(
+                f"{what}: run on {device} with its inputs there, a tensor of the result "
+                f"(or of its parameters) came back on {found}; {_HOW}"
+            )
     return result
 
 

@@ -2,7 +2,7 @@
 
 import copy
 
-from convbook.grading.restore import grade_ids, locked_ids, restore_order
+from convbook.grading.restore import grade_ids, restore_order
 
 from . import planted
 
@@ -34,7 +34,3 @@ def test_copied_grade_id_is_demoted_to_a_plain_cell():
     nb, notes = restore_order(nb, planted.solution())
     assert grade_ids(nb).count("test_double") == 1
     assert any("repeated" in note for note in notes)
-
-
-def test_locked_ids_are_the_restored_cells():
-    assert locked_ids(planted.solution()) == {"imports", "test_double", "test_square"}

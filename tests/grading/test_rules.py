@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from convbook.allowed import CONVOLUTION, RELU, TENSOR_ARITHMETIC, TENSOR_BUILDING
-from convbook.grading.rules import Rule, RuleBroken, check, closure, python_of
+from convbook.grading.answer_code import closure, python_of
+from convbook.grading.rules import Rule, RuleBroken, check
 
 CONTEXT_CODE = "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 RELU_ONLY = Rule("only", RELU + TENSOR_ARITHMETIC, "use F.relu", "max_relu")

@@ -37,7 +37,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Dict, DottedObjectName, Float, Integer, List, Type, Unicode
 
-from . import policy, rules, sandbox
+from . import answer_code, policy, sandbox
 from .harness import Harness, KernelChannel, KernelLost
 
 __all__ = ["CappedKernelClient", "JailedKernelManager", "SandboxedExecute"]
@@ -197,7 +197,7 @@ class SandboxedExecute(Execute):
             code_number += 1
             if _is_test_cell(cell):
                 continue
-            cells[index] = rules.python_of(cell.source)
+            cells[index] = answer_code.python_of(cell.source)
             grade_id = _grade_id(cell)
             labels[index] = (f"your answer cell '{grade_id}'" if grade_id
                              else f"code cell {code_number}")  # fmt: skip
@@ -206,7 +206,7 @@ class SandboxedExecute(Execute):
         )
         self._deadline = time.monotonic() + self.notebook_timeout  # the student's time
         for index, cell in enumerate(nb.cells):  # tests with rules: before any student code
-            if _is_test_cell(cell) and _ruled(rules.python_of(self._test_source(cell))):
+            if _is_test_cell(cell) and _ruled(answer_code.python_of(self._test_source(cell))):
                 self._results[index] = self._run_test(cell, index, ruled=True)
                 if self._stopped:
                     break

@@ -13,7 +13,7 @@ is not in that process.
 
 Tests whose answers have a rule on how they are computed (``forbid``, ``only``,
 ``arithmetic_only``) run first, before any of the student's cells: the harness finds each
-answer's code in the notebook (``rules.closure``), checks it against the rule
+answer's code in the notebook (``answer_code.closure``), checks it against the rule
 (``rules.check``) and has the kernel run exactly that code in a namespace of its own, with
 the PyTorch trace of ``convbook.checks`` around each call as a second signal.
 """
@@ -32,9 +32,9 @@ import traceback
 import uuid
 from typing import Any
 
-from . import rules, wire
+from . import answer_code, rules, wire
 
-__all__ = ["AnswerError", "Harness", "KernelChannel", "Remote"]
+__all__ = ["AnswerError", "Harness", "KernelChannel", "Remote", "RuledAnswer"]
 
 COMM_TARGET = "convbook.grader"
 _OPEN = (
@@ -272,24 +272,31 @@ class _Missing:
         return f"<{self.name}: not defined>"
 
 
-class _Ruled:
+class RuledAnswer:
     """An answer with a rule (``forbid``/``only``/``arithmetic_only``): checked on its
     source, then run from exactly that source in a clean namespace of the kernel."""
 
     def __init__(self, harness: Harness, name: str, position: int) -> None:
         self.harness, self.name, self.position = harness, name, position
-        self.spaces: dict[str, Remote] = {}
+        self.spaces: dict[str, Remote] = {}  # checked code -> the answer run from it
+        self.checked: dict[rules.Rule, str] = {}  # a rule -> the code that passed it
 
-    def resolve(self, rule: rules.Rule) -> Remote:
+    def resolve(self, rule: rules.Rule | None) -> Remote:
         from convbook.checks import CheckFailed
 
+        if rule is None:
+            raise RuntimeError(
+                f"grader error: {self.name} is called outside its rule in a test that has one"
+            )
         rule = rules.Rule(rule.kind, rule.names, rule.hint, rule.what or self.name)
-        try:
-            code = self.harness.closure(self.name, self.position)
-            rules.check(code, rule, self.harness.context_objects)
-        except rules.RuleBroken as broken:
-            raise CheckFailed(f"{self.name}: {broken}") from None
-        text = code.code()
+        if rule not in self.checked:
+            try:
+                code = self.harness.closure(self.name, self.position)
+                rules.check(code, rule, self.harness.context_objects)
+            except rules.RuleBroken as broken:
+                raise CheckFailed(f"{self.name}: {broken}") from None
+            self.checked[rule] = code.code()
+        text = self.checked[rule]
         if text not in self.spaces:
             space = self.harness.channel.request(
                 {"op": "clean", "context": self.harness.context_code, "code": text}
@@ -303,12 +310,7 @@ class _Ruled:
         return Remote(self.harness, self.spaces[text]._handle, rule)
 
     def __call__(self, *args, **kwargs):
-        rule = self.harness.rule()
-        if rule is None:
-            raise RuntimeError(
-                f"grader error: {self.name} is called outside its rule in a test that has one"
-            )
-        return self.harness.call(self.resolve(rule), args, kwargs)
+        return self.harness.call(self.resolve(self.harness.rule()), args, kwargs)
 
     def __repr__(self) -> str:
         return f"<{self.name} of your notebook>"
@@ -363,9 +365,9 @@ class Harness:
         finally:
             self.rules.pop()
 
-    def closure(self, name: str, position: int) -> rules.Closure:
+    def closure(self, name: str, position: int) -> answer_code.Closure:
         before = [(i, text) for i, text in sorted(self.cells.items()) if i < position]
-        return rules.closure(name, before, self.context_objects, self.labels)
+        return answer_code.closure(name, before, self.context_objects, self.labels)
 
     def encode_arg(self, value: Any) -> Any:
         """Arguments for the kernel: data, Remote objects, and modules made with
@@ -448,7 +450,7 @@ class Harness:
         """
         from convbook import checks
 
-        python = rules.python_of(source)
+        python = answer_code.python_of(source)
         tree = ast.parse(python)
         used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         wanted = [answer for answer in self.answers if answer in used]
@@ -459,7 +461,7 @@ class Harness:
         try:
             if ruled:
                 for answer in wanted:
-                    namespace[answer] = _Ruled(self, answer, position)
+                    namespace[answer] = RuledAnswer(self, answer, position)
             elif wanted:
                 found = self._wrap(self.channel.request({"op": "lookup", "names": wanted}))
                 if not isinstance(found, dict):

@@ -28,20 +28,6 @@ def grade_ids(nb: nbformat.NotebookNode) -> list[str]:
     return [gid for gid in map(_grade_id, nb.cells) if gid]
 
 
-def locked_ids(nb: nbformat.NotebookNode) -> set[str]:
-    """grade_ids of the cells nbgrader restores from the source (locked or test cells)."""
-    ids = set()
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if (
-            meta.get("grade_id")
-            and not meta.get("solution")
-            and (meta.get("locked") or meta.get("grade"))
-        ):
-            ids.add(meta["grade_id"])
-    return ids
-
-
 def restore_order(
     nb: nbformat.NotebookNode, source: nbformat.NotebookNode
 ) -> tuple[nbformat.NotebookNode, list[str]]:

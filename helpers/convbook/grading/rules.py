@@ -7,14 +7,15 @@ answer runs. The grader (``harness.py``) then runs exactly the code it checked, 
 namespace that holds only the course's imports and that code: what the rest of the
 notebook does cannot change what the checked names mean there.
 
-* :func:`closure` finds an answer's code in a notebook: its ``def`` (the last one before
-  the test), the top-level definitions, imports and assignments it reads, and so on,
-  transitively. A name the answer needs but that a cell binds in a way the grader cannot
-  follow (inside a loop, an ``if``, a ``with``) is refused, naming the line.
-* :func:`check` walks that code once per rule. Every rule refuses dynamic access: a
-  private or dunder attribute, ``getattr``/``setattr`` with a computed name, ``eval``,
-  ``exec``, ``compile``, ``__import__``, ``globals``, ``vars``, ``open``, ``type``, imports
-  inside a function, ``global``. Then
+The answer's code comes from ``answer_code`` (``closure`` for a notebook,
+``function_code`` for a function of this process).
+
+* :func:`check` walks that code once per rule. Every rule refuses dynamic access (a
+  private or dunder attribute, ``getattr``/``setattr``, ``eval``, ``exec``, ``compile``,
+  ``__import__``, ``globals``, ``vars``, ``open``, ``type``, ``global``, modules such as
+  ``importlib``, ``sys`` or ``inspect``), PyTorch's machinery below its public functions
+  (``torch.ops``, ``torch.nn.grad``, ...), annotations that do more than name a type, and
+  changes to anything the rest of the notebook shares. Then
   - ``only``: every module function the code names must be on the allow-list, and every
     method it calls on a value that is a tensor method must be an allowed one;
   - ``forbid``: no name, attribute or method may be a forbidden function (by path, and by
@@ -35,13 +36,21 @@ from __future__ import annotations
 
 import ast
 import builtins
-import importlib
-import symtable
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Rule", "RuleBroken", "Source", "check", "closure", "python_of"]
+from .answer_code import (
+    Closure,
+    RuleBroken,
+    Source,
+    dotted,
+    function_code,
+    is_module,
+    public_path,
+    resolve_path,
+)
+
+__all__ = ["Rule", "RuleBroken", "check", "check_function"]
 
 # Builtins that reach objects, code or files by a computed name: never in a ruled answer.
 _DYNAMIC_BUILTINS = {
@@ -79,10 +88,6 @@ HARMLESS = {
 ARITHMETIC_MODULES = ("math", "itertools", "functools", "operator", "fractions", "decimal")
 
 
-class RuleBroken(Exception):
-    """The answer's source breaks its rule; the message names the line and says why."""
-
-
 @dataclass(frozen=True)
 class Rule:
     """A rule about how an answer is computed.
@@ -104,267 +109,7 @@ class Rule:
                 "what": self.what}  # fmt: skip
 
 
-@dataclass
-class Source:
-    """One top-level statement of the answer's code, and where it came from."""
-
-    node: ast.stmt
-    cell: int  # index of the cell in the notebook
-    label: str  # how messages name the cell ("the cell that defines max_relu")
-
-
-@dataclass
-class _Binding:
-    kind: str  # "def", "assign", "import", "dynamic"
-    node: ast.stmt
-    cell: int
-    target: str = ""  # import: the dotted path the name stands for
-
-
-@dataclass
-class Closure:
-    """An answer's code: the statements to run, in notebook order, and what its names are.
-
-    Attributes:
-        statements: the top-level statements, in the order the notebook runs them.
-        aliases: name -> dotted path, for names that stand for a module or a function
-            (imports, and assignments such as ``G = torch.nn.functional``).
-        own: names the code defines itself (functions, values it computes).
-    """
-
-    statements: list[Source] = field(default_factory=list)
-    aliases: dict[str, str] = field(default_factory=dict)
-    chains: dict[str, list[str]] = field(default_factory=dict)
-    own: set[str] = field(default_factory=set)
-
-    def code(self) -> str:
-        return "\n\n".join(ast.unparse(s.node) for s in self.statements)
-
-
-def python_of(cell_source: str) -> str:
-    """A code cell as plain Python (IPython magics become calls, as the kernel runs them);
-    the bodies of ``%%capture`` and ``%%time`` cells are their own code."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    text = TransformerManager().transform_cell(cell_source)
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return text
-    if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
-        call = tree.body[0].value
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "run_cell_magic"
-            and len(call.args) == 3
-            and all(isinstance(a, ast.Constant) for a in call.args)
-            and call.args[0].value in ("capture", "time")
-        ):
-            return python_of(call.args[2].value)
-    return text
-
-
-class _Binds(ast.NodeVisitor):
-    """Names a statement binds in the cell's namespace (not inside its functions)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self.names.append(node.name)
-
-    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        return
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.names.append(node.id)
-
-    def visit_alias(self, node: ast.alias) -> None:
-        self.names.append((node.asname or node.name).split(".")[0])
-
-    def visit_Global(self, node: ast.Global) -> None:
-        self.names.extend(node.names)
-
-
-def _bound_names(node: ast.stmt) -> list[str]:
-    binds = _Binds()
-    binds.visit(node)
-    return list(dict.fromkeys(binds.names))
-
-
-def _bindings(cells: list[tuple[int, str]]) -> dict[str, _Binding]:
-    """The last top-level binding of every name in ``cells`` (index, python source)."""
-    found: dict[str, _Binding] = {}
-    for index, text in cells:
-        try:
-            tree = ast.parse(text)
-        except SyntaxError:
-            continue  # the kernel ran none of it either
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                found[node.name] = _Binding("def", node, index)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        found[alias.asname] = _Binding("import", node, index, alias.name)
-                    else:
-                        top = alias.name.split(".")[0]
-                        found[top] = _Binding("import", node, index, top)
-            elif isinstance(node, ast.ImportFrom):
-                module = "." * node.level + (node.module or "")
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    found[alias.asname or alias.name] = _Binding(
-                        "import", node, index, f"{module}.{alias.name}"
-                    )
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and _simple_targets(node):
-                for name in _bound_names(node):
-                    found[name] = _Binding("assign", node, index)
-            else:
-                for name in _bound_names(node):
-                    found[name] = _Binding("dynamic", node, index)
-    return found
-
-
-def _simple_targets(node: ast.Assign | ast.AnnAssign) -> bool:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if isinstance(node, ast.AnnAssign) and node.value is None:
-        return False
-    for target in targets:
-        for sub in ast.walk(target):
-            if isinstance(sub, (ast.Attribute, ast.Subscript, ast.Starred)):
-                return False
-    return True
-
-
-def _free_names(node: ast.stmt) -> set[str]:
-    """Global names a top-level statement reads (its functions' bodies included)."""
-    text = ast.unparse(node)
-    table = symtable.symtable(text, "<answer>", "exec")
-    names: set[str] = set()
-
-    def visit(scope: symtable.SymbolTable, top: bool) -> None:
-        for symbol in scope.get_symbols():
-            if top:
-                if symbol.is_referenced():
-                    names.add(symbol.get_name())
-            elif symbol.is_global() and symbol.is_referenced():
-                names.add(symbol.get_name())
-        for child in scope.get_children():
-            visit(child, False)
-
-    visit(table, True)
-    return names
-
-
-def _import_of(name: str, target: str, node: ast.stmt) -> ast.stmt:
-    """A statement that imports only ``name`` (the cell's may import more)."""
-    if isinstance(node, ast.ImportFrom):
-        module, _, attribute = target.rpartition(".")
-        made = ast.ImportFrom(module=module.lstrip("."), names=[ast.alias(attribute, name)],
-                              level=len(module) - len(module.lstrip(".")))  # fmt: skip
-    elif target == name:
-        made = ast.Import(names=[ast.alias(target)])
-    else:
-        made = ast.Import(names=[ast.alias(target, name)])
-    return ast.copy_location(ast.fix_missing_locations(made), node)
-
-
-def closure(
-    answer: str, cells: list[tuple[int, str]], context: dict[str, Any], labels: dict[int, str]
-) -> Closure:
-    """The code an answer needs, from the notebook cells before its test.
-
-    Args:
-        answer: the answer's name.
-        cells: (index, plain Python) of the code cells before the test, in order.
-        context: the course's names (the assignment's locked imports and constants, as
-            run by the grader); a name the notebook does not rebind comes from there.
-        labels: how messages call each cell, by index.
-
-    Raises:
-        RuleBroken: if a needed name is bound where the grader cannot follow it.
-    """
-    bindings = _bindings(cells)
-    result = Closure()
-    chosen: list[Source] = []
-    taken: set[int] = set()
-    todo, seen = [answer], set()
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        binding = bindings.get(name)
-        if binding is None:
-            continue  # the course's name, a builtin, or undefined (it fails when called)
-        label = labels.get(binding.cell, f"cell {binding.cell}")
-        if binding.kind == "dynamic":
-            kind = type(binding.node).__name__.lower()
-            raise RuleBroken(
-                f"line {binding.node.lineno} of {label}: {name} is bound inside a {kind} "
-                f"statement, which the grader cannot follow; define {name} at the top level "
-                "of a cell (a def, an import or a plain assignment)"
-            )
-        node = binding.node
-        if binding.kind == "import":
-            result.aliases[name] = binding.target
-            node = _import_of(name, binding.target, binding.node)
-        elif binding.kind == "assign":
-            chain = _dotted(binding.node.value) if binding.node.value is not None else None
-            if chain is not None and len(_bound_names(binding.node)) == 1:
-                result.chains[name] = chain
-            else:
-                result.own.add(name)
-        else:
-            result.own.add(name)
-        if binding.kind == "import" or id(node) not in taken:
-            taken.add(id(node))
-            chosen.append(Source(node, binding.cell, label))
-            todo.extend(_free_names(node))
-    result.statements = sorted(chosen, key=lambda s: (s.cell, s.node.lineno))
-    return result
-
-
 # -- checking ------------------------------------------------------------------------------
-
-
-def _resolve(path: str) -> Any:
-    """The object a dotted path names, without importing a new top-level package."""
-    parts = path.split(".")
-    if parts[0] not in sys.modules:
-        return None
-    for split in range(len(parts), 0, -1):
-        module = ".".join(parts[:split])
-        if module in sys.modules or split == 1:
-            owner = sys.modules.get(module)
-            if owner is None:
-                try:
-                    owner = importlib.import_module(module)
-                except ImportError:
-                    return None
-            try:
-                for attribute in parts[split:]:
-                    owner = getattr(owner, attribute)
-            except AttributeError:
-                return None
-            return owner
-    return None
-
-
-def _dotted(node: ast.expr) -> list[str] | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        return [node.id, *reversed(parts)]
-    return None
 
 
 class _Checker(ast.NodeVisitor):
@@ -376,7 +121,7 @@ class _Checker(ast.NodeVisitor):
         import torch
 
         self.tensor_attributes = set(dir(torch.Tensor))
-        self.allowed = {name: _resolve(name) for name in rule.names}
+        self.allowed = {name: resolve_path(name) for name in rule.names}
         self.allowed_objects = [obj for obj in self.allowed.values() if obj is not None]
         self.allowed_methods = {
             name.rsplit(".", 1)[1] for name in rule.names if name.startswith("torch.Tensor.")
@@ -395,19 +140,19 @@ class _Checker(ast.NodeVisitor):
             return None, None
         if head in self.aliases:
             path = ".".join([self.aliases[head], *parts[1:]])
-            return path, _resolve(path)
+            return path, resolve_path(path)
         if head in self.code.chains and _depth < 8:
             return self._path_of(self.code.chains[head] + parts[1:], _depth + 1)
         if head in self.context:
             value = self.context[head]
-            origin = getattr(value, "__name__", None) if _is_module(value) else None
+            origin = getattr(value, "__name__", None) if is_module(value) else None
             if origin:
                 path = ".".join([origin, *parts[1:]])
-                return path, _resolve(path)
+                return path, resolve_path(path)
             for attribute in parts[1:]:
                 value = getattr(value, attribute, None)
             if getattr(value, "__module__", None) and callable(value):
-                return _public_path(value, head), value
+                return public_path(value, head), value
             return head, value
         if hasattr(builtins, head) and len(parts) == 1:
             return f"builtins.{head}", getattr(builtins, head)
@@ -431,7 +176,7 @@ class _Checker(ast.NodeVisitor):
     def _check_import(self, node: ast.AST, path: str) -> None:
         if any(part.startswith("_") for part in path.split(".")):
             self.fail(node, f"importing {path} is not allowed in this exercise")
-        value = _resolve(path)
+        value = resolve_path(path)
         if value is None and self.rule.kind != "forbid":
             self.fail(node, f"{path} is not allowed in this exercise")
         self._check_path(node, path, value)
@@ -494,7 +239,7 @@ class _Checker(ast.NodeVisitor):
             self._check_path(node, path, value)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        parts = _dotted(node)
+        parts = dotted(node)
         settings = parts is not None and (self._path_of(parts)[0] or "").startswith(
             "torch.backends."
         )  # a setting such as torch.backends.cudnn.benchmark: shared, and harmless
@@ -508,7 +253,7 @@ class _Checker(ast.NodeVisitor):
                           "own variables")  # fmt: skip
         if node.attr.startswith("_"):
             self.fail(node, f"the attribute {node.attr} is not allowed in this exercise")
-        parts = _dotted(node)
+        parts = dotted(node)
         if parts is not None:
             private = next((p for p in parts[1:] if p.startswith("_")), None)
             if private is not None:
@@ -544,7 +289,7 @@ class _Checker(ast.NodeVisitor):
                       "objects or files by a computed name")  # fmt: skip
         if path.startswith("builtins."):
             return
-        if not (callable(value) or _is_module(value)) and value is not None:
+        if not (callable(value) or is_module(value)) and value is not None:
             return  # a constant (a dtype, a number, a tuple of the course's)
         if path in HARMLESS:
             return
@@ -553,11 +298,11 @@ class _Checker(ast.NodeVisitor):
             if (
                 path in self.rule.names
                 or parts & self.finals
-                or (value is not None and any(value is _resolve(n) for n in self.rule.names))
+                or (value is not None and any(value is resolve_path(n) for n in self.rule.names))
             ):
                 self.fail(node, f"{path} is not allowed in this exercise")
         elif kind == "only":
-            if _is_module(value):
+            if is_module(value):
                 return  # a module itself: what is taken from it is checked
             if path in self.allowed or any(value is obj for obj in self.allowed_objects):
                 return
@@ -568,10 +313,6 @@ class _Checker(ast.NodeVisitor):
                 return
             self.fail(node, f"{path} is not arithmetic: this answer may use Python's "
                       "arithmetic and the math module only")  # fmt: skip
-
-
-def _is_module(value: Any) -> bool:
-    return type(value).__name__ == "module"
 
 
 def check(code: Closure, rule: Rule, context: dict[str, Any]) -> None:
@@ -599,16 +340,6 @@ def _local_names(node: ast.stmt) -> set[str]:
     return names
 
 
-def _public_path(value: Any, fallback: str) -> str:
-    """The dotted path a function is known by (``torch.max``, not the class it is bound
-    in), as long as that path leads back to it."""
-    module = value.__module__
-    for name in (getattr(value, "__name__", None), getattr(value, "__qualname__", None)):
-        if name and _resolve(f"{module}.{name}") is value:
-            return f"{module}.{name}"
-    return f"{module}.{getattr(value, '__qualname__', fallback)}"
-
-
 def check_function(fn: Any, rule: Rule) -> None:
     """The same check on a function of this process (the student's own kernel, where the
     visible tests run): its source and that of the notebook functions it calls.
@@ -617,53 +348,4 @@ def check_function(fn: Any, rule: Rule) -> None:
         RuleBroken: where the source breaks the rule. A function whose source cannot be
             read is not checked here (the grader reads it from the notebook).
     """
-    import inspect
-    import textwrap
-    import types
-
-    code = Closure()
-    todo, seen = [fn], set()
-    while todo:
-        function = todo.pop()
-        if id(function) in seen:
-            continue
-        seen.add(id(function))
-        try:
-            lines, start = inspect.getsourcelines(function)
-            node = ast.parse(textwrap.dedent("".join(lines))).body[0]
-        except (OSError, TypeError, SyntaxError, IndexError):
-            continue
-        ast.increment_lineno(node, max(start, 1) - 1)
-        label = f"the cell that defines {function.__name__}"
-        code.statements.append(Source(node, 0, label))
-        code.own.add(function.__name__)
-        names: set[str] = set()
-        stack = [function.__code__]
-        while stack:
-            current = stack.pop()
-            names.update(current.co_names)
-            names.update(current.co_freevars)
-            stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
-        cells = dict(
-            zip(
-                function.__code__.co_freevars,
-                [c.cell_contents for c in function.__closure__ or ()],
-                strict=False,
-            )
-        )
-        for name in names:
-            if name in cells:
-                value = cells[name]
-            elif name in function.__globals__:
-                value = function.__globals__[name]
-            else:
-                continue
-            if _is_module(value):
-                code.aliases[name] = value.__name__
-            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
-                todo.append(value)
-            elif callable(value) and getattr(value, "__module__", None):
-                code.aliases[name] = _public_path(value, name)
-            else:
-                code.own.add(name)
-    check(code, rule, {})
+    check(function_code(fn), rule, {})

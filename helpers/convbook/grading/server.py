@@ -194,12 +194,6 @@ def _dispatch(request: dict) -> Any:
         exec(code, namespace)  # noqa: S102
         _spaces[key] = namespace
         return key
-    if op == "drop":
-        _spaces.pop(request.get("space"), None)
-        for key in request.get("handles", []):
-            value = _objects.pop(key, None)
-            _ids.pop(id(value), None)
-        return None
     target = get("target")
     if op == "getattr":
         return getattr(target, request["name"])
