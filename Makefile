@@ -17,7 +17,7 @@ export CONVBOOK_PROGRESS ?= 0
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test unit notebooks chromium sandbox execute lint clean
+.PHONY: book test unit notebooks chromium sandbox postgres execute lint clean
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,11 +40,24 @@ sandbox:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "bubblewrap missing: sudo apt-get install bubblewrap (grading tests will fail)"; fi; }
 
+# PostgreSQL's server programs: the gradebook tests start a throw-away server of their own
+# (tests/postgres.py). Debian keeps them off PATH, in /usr/lib/postgresql/<version>/bin.
+# The drop-in stops the package from creating and starting a cluster on port 5432.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null \
+	  || [ -x "$$PG_BINDIR/pg_ctl" ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    mkdir -p /etc/postgresql-common/createcluster.d && \
+	    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/convbook.conf && \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL missing: sudo apt-get install postgresql (gradebook tests will fail)"; fi; }
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "Open $(abspath _build/html/index.html) in a browser."
 
-unit: $(STAMP) chromium sandbox
+unit: $(STAMP) chromium sandbox postgres
 	CONVBOOK_BUDGET=smoke $(BIN)/python -m pytest -n $(JOBS) --dist loadscope -p no:cacheprovider tests
 
 # nbval twice: as this machine computes, and imitating another CPU (PyTorch's portable

@@ -3,12 +3,19 @@
 The browser fixtures (``page`` and the rest) drive Debian's Chromium through Playwright,
 with every request that leaves 127.0.0.1 blocked and recorded: the website
 (``test_site.py``) and the feedback pages (``test_exercises.py``) must work offline.
+
+``postgres_url`` is an empty database on a real PostgreSQL server that this test session
+(each pytest-xdist worker) starts once (``tests/postgres.py``); ``gradebook_db`` runs a test
+on a SQLite file and on such a database.
 """
 
 import functools
 import http.server
 import os
+import shutil
+import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,13 +23,14 @@ from urllib.parse import urlsplit
 import matplotlib
 import pytest
 import torch
+from postgres import create_database, drop_database, start_server
 
 matplotlib.use("Agg")
 
 
 # The longest modules first: pytest-xdist (--dist loadscope) hands modules to workers in
 # collection order, so a long module collected last would run alone at the end.
-LONGEST_FIRST = ["test_exercises.py", "test_fresh_install.py", "test_site.py"]
+LONGEST_FIRST = ["test_exercises.py", "test_fresh_install.py", "test_cluster.py", "test_site.py"]
 
 
 def pytest_collection_modifyitems(items: list) -> None:
@@ -207,3 +215,48 @@ def page(browser_context, js_errors: list[str]) -> Iterator[object]:
     page.on("pageerror", lambda error: js_errors.append(str(error)))
     yield page
     page.close()
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """``postgresql://convbook:PW@127.0.0.1:PORT`` of this session's server (one per worker).
+
+    Fails, never skips, when the server cannot start: ``make test`` installs PostgreSQL.
+    """
+    # Not under tmp_path_factory: its folders are private to root, out of the postgres
+    # user's reach.
+    folder = tempfile.mkdtemp(prefix="convbook-pg-", dir="/tmp")
+    try:
+        url_base, stop = start_server(folder)
+    except RuntimeError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {error}", pytrace=False)
+    try:
+        yield url_base
+    finally:
+        stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database: ``postgresql://convbook:PW@127.0.0.1:PORT/test_<hex>``.
+
+    Its role owns it (and so its ``public`` schema). Dropped after the test, with any
+    connection the test left open.
+    """
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = create_database(postgres_server, name)
+    yield url
+    drop_database(postgres_server, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def gradebook_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty gradebook database URL, once as a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gradebook.db'}"  # tmp_path is absolute: four slashes
+    return request.getfixturevalue("postgres_url")

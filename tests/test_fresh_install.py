@@ -17,13 +17,17 @@ on every machine. It takes a few minutes: the venv gets its own copy of torch.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import runpy
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -268,11 +272,9 @@ def graded(setup_cell_run, runtime: Runtime, wheel: Path, convbook_grade) -> dic
 
 
 def _autograded_points(row: dict) -> tuple[float, float]:
-    """(score, autograded maximum): the manual points are in the message."""
-    manual = 0.0
-    if "points await manual grading" in row["message"]:
-        manual = float(row["message"].split(" points await manual grading")[0].split()[-1])
-    return float(row["score"]), float(row["max_score"]) - manual
+    """(score, autograded maximum): no person has graded yet, so every manually graded
+    answer's points await a grader."""
+    return float(row["score"]), float(row["max_score"]) - float(row["awaiting_points"])
 
 
 def test_every_solution_gets_every_autograded_point_through_the_command(graded):
@@ -404,3 +406,41 @@ def test_feedback_pages_come_from_the_wheel_with_their_template_and_math(graded)
     assert 'src="../../mathjax/tex-chtml.js"' in page and "cdnjs" not in page
     assert (out / "feedback" / "mathjax" / "tex-chtml.js").is_file()
     assert "feedback: messages" in graded["stdout"]
+
+
+def test_formgrade_and_export_run_from_the_wheel(graded, runtime):
+    """The wheel's ``convbook formgrade`` serves the graded course (its templates are in
+    the wheel) and ``convbook export`` reads the gradebook; the grading extra brings the
+    PostgreSQL driver."""
+    out, convbook = graded["out"], runtime.venv / "bin" / "convbook"
+    _run([runtime.python, "-c", "import psycopg"], env=runtime.env)
+    _run([convbook, "export", out, "--format", "csv"], env=runtime.env, cwd=runtime.root)
+    with open(out / "export" / "csv.csv", newline="") as handle:
+        exported = [row for row in csv.DictReader(handle) if row["student_id"] == "teacher"]
+    rows = {a: r for (s, a), r in graded["rows"].items() if s == "teacher"}
+    assert {r["assignment"]: r["score"] for r in exported} == {
+        a: r["score"] for a, r in rows.items()
+    } and len(exported) == 12
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(convbook), "formgrade", str(out), "--allow-root", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=runtime.env,
+        cwd=runtime.root, start_new_session=True,
+    )  # fmt: skip
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith(f"http://127.0.0.1:{port}/formgrader?token="), url
+        base, token = url.split("/formgrader?token=")
+        request = urllib.request.Request(
+            f"{base}/formgrader/api/assignments", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            listed = {a["name"]: a["num_submissions"] for a in json.loads(response.read())}
+        graded_here = {a: len(list(out.glob(f"autograded/*/{a}"))) for a in rows}
+        assert listed == graded_here and all(n >= 2 for n in listed.values())
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0

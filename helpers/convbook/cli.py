@@ -33,7 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     from .grading.app import build_parser, run
 
     build_parser(grade)
+    from .grading import formgrade
+
+    formgrade.build_parser(
+        commands.add_parser("formgrade", help="grade written answers in nbgrader's formgrader")
+    )
+    from .grading import export
+
+    export.build_parser(
+        commands.add_parser("export", help="write the gradebook's scores for Canvas or Moodle")
+    )
     args = parser.parse_args(argv)
+    if args.command == "export":
+        return export.run(args)
+    if args.command == "formgrade":
+        return formgrade.run(args)
     if args.command == "grade":
         return run(args)
     return 2

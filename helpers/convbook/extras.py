@@ -18,6 +18,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "nbgrader": ("nbgrader", "grading"),
     "nbclient": ("nbclient", "grading"),
     "nbformat": ("nbformat", "grading"),
+    "distributed": ("distributed", "cluster"),
 }
 
 

@@ -102,7 +102,10 @@ def test_grade_command_completes_the_batch(graded, rows):
 
 def test_csv_has_the_documented_columns(graded):
     header = (graded[1] / "grades.csv").read_text().splitlines()[0]
-    assert header == "student_id,assignment,notebook,score,max_score,status,message"
+    assert header == (
+        "student_id,assignment,notebook,score,max_score,status,message,"
+        "manual_points,awaiting_points,awaiting"
+    )
 
 
 @pytest.mark.parametrize("student", sorted(planted.CASES))

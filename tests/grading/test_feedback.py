@@ -4,10 +4,13 @@ The three modes on every real assignment, through ``convbook grade``, are tested
 ``tests/test_exercises.py``; the page in a browser there too.
 """
 
+from dataclasses import replace
+
 import nbformat
 import pytest
 
 from convbook.grading.feedback import hide_hidden_tests, items_of, write_pages
+from convbook.grading.gradebook import CellState
 from convbook.grading.records import Row
 
 TEST = """assert f(1) == 2
@@ -56,9 +59,9 @@ def test_summary_items_give_points_status_and_first_failure_line():
         _cell("Because.", "why", 1, solution=True, cell_type="markdown"),
     ]
     grades = {
-        "test_f": dict(auto=0.0, manual=None, points=2.0, manual_needed=False),
-        "test_g": dict(auto=1.0, manual=None, points=1.0, manual_needed=False),
-        "why": dict(auto=None, manual=None, points=1.0, manual_needed=True),
+        "test_f": CellState("test_f", 2.0, auto=0.0, manual=None, extra=None, awaiting=False),
+        "test_g": CellState("test_g", 1.0, auto=1.0, manual=None, extra=None, awaiting=False),
+        "why": CellState("why", 1.0, auto=None, manual=None, extra=None, awaiting=True),
     }
     items = {item.grade_id: item for item in items_of(nb, grades)}
     assert list(items) == ["test_f", "test_g", "why"]
@@ -67,8 +70,12 @@ def test_summary_items_give_points_status_and_first_failure_line():
     assert (items["test_g"].status, items["test_g"].message) == ("passed", "")
     assert items["why"].status == "awaiting a grader" and items["why"].score is None
     assert items["why"].kind == "written answer" and items["why"].section == "2. In words"
-    grades["why"]["manual"] = 1.0
+    grades["why"] = replace(grades["why"], manual=1.0, awaiting=False)
     assert items_of(nb, grades)[-1].status == "graded by a person"
+    grades["why"] = replace(grades["why"], awaiting=True)  # the answer changed since
+    assert items_of(nb, grades)[-1].status == "graded by a person, to be looked at again"
+    grades["why"] = replace(grades["why"], manual=None, auto=0.0, awaiting=False)
+    assert items_of(nb, grades)[-1].status == "not answered"  # left as released
 
 
 def test_a_notebook_that_never_ran_gets_a_page_with_its_status(tmp_path):

@@ -13,8 +13,8 @@ def test_csv_is_sorted_and_formats_scores_stably(tmp_path):
     text = (tmp_path / "a.csv").read_text()
     assert text == (tmp_path / "b.csv").read_text()
     assert text.splitlines()[1:] == [
-        'al,toy,toy,0,3,missing,"no, really"',
-        "bob,toy,toy,1.5,3,graded,",
+        'al,toy,toy,0,3,missing,"no, really",0,0,',
+        "bob,toy,toy,1.5,3,graded,,0,0,",
     ]
 
 

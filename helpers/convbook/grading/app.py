@@ -2,7 +2,8 @@
 
 Flow: collect the submissions; build (or reuse) a temporary nbgrader course from the
 solutions; reuse cached results for submissions that did not change; hand the others to
-``--jobs`` long-lived worker processes (each in its own namespaces, see ``sandbox``);
+an executor (``executors``: ``--jobs`` long-lived worker processes, each in its own
+namespaces, see ``sandbox``; or, with ``--scheduler``, the workers of a Dask cluster);
 as each result arrives, record it in ``OUT/gradebook.db`` and write its feedback page
 (``feedback``, in the chosen mode) from this process; then ``grades.csv`` and the
 summary table.
@@ -18,20 +19,22 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import nbformat
+
+from ..extras import MissingExtraError, require
 from . import policy
 from .collect import check_readable, collect, find_assignments
 from .course import make_course
+from .durable import failpoint, write_atomic
+from .executors import Job, LocalSlots, SandboxRefused, slot_limit
 from .feedback import DEFAULT_MODE, MODES, Pages
-from .gradebook import init_gradebook, record_grades
-from .pool import WorkerSlot
-from .records import CellGrade, Outcome, Request, Row, Settings, Submission
-from .report import outcome_of, summary_table, write_csv
+from .gradebook import gradebook_url, notebook_grades, record_grades, safe_url, sync_course
+from .lms import read_roster, remember
+from .records import CellGrade, Outcome, Row, Settings, Submission
+from .report import outcome_of, summary_table, with_gradebook, write_csv
 from .sandbox import missing
 
 __all__ = ["grade_folder", "main"]
@@ -72,6 +75,7 @@ class _Course:
             make_course(self.root, sorted(assignments), solutions=solutions)
             stamp_file.write_text(json.dumps(stamp, indent=1))
         self.digests = stamp
+        self._solutions: dict[tuple[str, str], dict[str, str]] = {}
         self.db = self.root / "gradebook.db"
         self.config = self.root / "nbgrader_config.py"
 
@@ -88,15 +92,32 @@ class _Course:
             raise ValueError(f"no source of {assignment}/{notebook} in {self.root}")
         return path
 
-    def max_scores(self) -> dict[tuple[str, str], float]:
-        from nbgrader.api import Gradebook
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db}"
 
-        with Gradebook(f"sqlite:///{self.db}") as gradebook:
+    def max_scores(self) -> dict[tuple[str, str], float]:
+        from .gradebook import open_gradebook
+
+        with open_gradebook(self.db_url) as gradebook:
             return {
                 (a.name, nb.name): float(nb.max_score)
                 for a in gradebook.assignments
                 for nb in a.notebooks
             }
+
+    def solutions(self, assignment: str, notebook: str) -> dict[str, str]:
+        """Each graded cell of the solution as a person grades against it: its source
+        (model answer, rubric, test) and points, by grade id."""
+        key = (assignment, notebook)
+        if key not in self._solutions:
+            nb = nbformat.read(self.source(assignment, notebook), as_version=4)
+            self._solutions[key] = {
+                meta["grade_id"]: f"{meta.get('points', 0)}\n{cell.source}"
+                for cell in nb.cells
+                if (meta := cell.get("metadata", {}).get("nbgrader", {})).get("grade")
+            }
+        return self._solutions[key]
 
 
 def grade_folder(
@@ -104,6 +125,10 @@ def grade_folder(
     out: Path,
     solutions: Path | None = None,
     settings: Settings | None = None,
+    db: str | None = None,
+    remove_cells: bool = False,
+    roster: Path | None = None,
+    cluster: dict | None = None,
 ) -> list[Row]:
     """Grade every submission in ``submissions_dir`` into ``out``.
 
@@ -113,12 +138,21 @@ def grade_folder(
         out: output folder (created); reruns reuse its cache.
         solutions: folder of nbgrader source assignments; see ``find_solutions``.
         settings: limits and parallelism.
+        db: the gradebook's database URL (remembered in OUT); ``OUT/gradebook.db`` by default.
+        remove_cells: delete the grades of cells the solutions no longer have.
+        roster: CSV mapping the LMS ids of a Canvas or Moodle download to student ids
+            (``lms.read_roster``).
+        cluster: grade on a Dask cluster instead of local slots: ``{"address": ...}`` or
+            ``{"scheduler_file": ...}`` (``cluster.DaskExecutor``).
 
     Returns:
         The rows written to ``out/grades.csv``.
 
     Raises:
-        ValueError: if a folder is missing or no submission matches an assignment.
+        ValueError: if a folder is missing, no submission matches an assignment, the
+            gradebook cannot be opened, it holds grades of cells that are gone
+            (``GradebookChange``), or the Dask scheduler cannot be reached.
+        SandboxRefused: a Dask worker cannot jail student code (nothing more is graded).
     """
     settings = settings or Settings()
     submissions_dir, out = Path(submissions_dir).resolve(), Path(out).resolve()
@@ -130,7 +164,10 @@ def grade_folder(
     os.chmod(state, 0o700)
     staging = state / "unzipped"
     shutil.rmtree(staging, ignore_errors=True)
-    found, warnings = collect(submissions_dir, available, staging)
+    found, warnings = collect(
+        submissions_dir, available, staging, read_roster(roster) if roster else None
+    )
+    remember(found, state)  # the LMS ids seen, for convbook export
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     assignments = sorted({s.assignment for s in found})
@@ -138,7 +175,9 @@ def grade_folder(
         raise ValueError(f"no submissions for any of {sorted(available)} in {submissions_dir}")
 
     course = _Course(state, solutions, assignments)
-    db_url = init_gradebook(out / "gradebook.db", course.db, fresh=course.rebuilt)
+    db_url = gradebook_url(out, db)
+    for note in sync_course(db_url, course.db_url, remove_cells, state / "backups"):
+        print(f"gradebook: {note}", file=sys.stderr)
     max_scores = course.max_scores()
     cache_dir = state / "cache"
     secret = _course_secret(state)
@@ -176,20 +215,21 @@ def grade_folder(
             todo.append((submission, key))
 
     regraded = sorted(f"{s.student}/{s.assignment}/{s.notebook}" for s, _ in todo)
-    (state / "last_run.json").write_text(json.dumps(regraded))
+    write_atomic(state / "last_run.json", json.dumps(regraded))
     pages = Pages(out, settings.feedback, db_url)
     published: dict[Submission, Row] = {}
 
     def publish(submission: Submission, outcome: Outcome) -> None:
         """Record one notebook's grades and write its page (as soon as it is graded)."""
-        record_grades(db_url, submission.student, submission.assignment, submission.notebook,
-                      outcome.grades)  # fmt: skip
-        row = outcome.row
+        ran = _autograded(out, submission) if outcome.grades is not None else None
+        record_grades(db_url, submission, outcome.grades, _answers(ran),
+                      course.solutions(submission.assignment, submission.notebook))  # fmt: skip
+        key = (submission.student, submission.assignment, submission.notebook)
+        row = with_gradebook(outcome.row, notebook_grades(db_url, *key))
         if submission.note:  # what collect chose for this notebook, whatever its status
             row = replace(row, message="; ".join(filter(None, [row.message, submission.note])))
         if not settings.sandbox:
             row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
-        ran = _autograded(out, submission) if outcome.grades is not None else None
         problem = pages.write(row, ran)
         if problem:
             print(f"warning: {row.student_id}/{row.assignment}: {problem}", file=sys.stderr)
@@ -198,13 +238,14 @@ def grade_folder(
 
     if todo:
         _grade_in_parallel(
-            todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts
+            todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts, cluster
         )
     for submission in found:
         if submission not in published:
             publish(submission, outcomes[submission])
     pages.close()
     rows = [published[submission] for submission in found]
+    failpoint("csv")
     write_csv(rows, out / "grades.csv")
     shutil.rmtree(staging, ignore_errors=True)
     return rows
@@ -220,6 +261,19 @@ def _course_secret(state: Path) -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def _answers(autograded: Path | None) -> dict[str, str]:
+    """The student's source of each graded cell of an executed notebook, by grade id."""
+    if autograded is None or not autograded.is_file():
+        return {}
+    nb = nbformat.read(autograded, as_version=4)
+    return {
+        meta["grade_id"]: cell.source
+        for cell in nb.cells
+        if (meta := cell.get("metadata", {}).get("nbgrader", {})).get("grade")
+        and meta.get("grade_id")
+    }
 
 
 def _cache_file(cache_dir: Path, submission: Submission) -> Path:
@@ -239,15 +293,20 @@ def _autograded(out: Path, submission: Submission) -> Path:
 
 def _load_cache(cache_dir: Path, submission: Submission, key: str, out: Path) -> Outcome | None:
     path = _cache_file(cache_dir, submission)
-    if not path.exists():
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # missing, or written by an older version
+    if not isinstance(data, dict) or data.get("key") != key:
         return None
-    data = json.loads(path.read_text())
-    if data.get("key") != key:
+    try:
+        grades = None if data["grades"] is None else [CellGrade(**g) for g in data["grades"]]
+        row = Row(**data["row"])
+    except (KeyError, TypeError):
         return None
-    grades = None if data["grades"] is None else [CellGrade(**g) for g in data["grades"]]
     if grades is not None and not _autograded(out, submission).exists():
         return None
-    return Outcome(Row(**data["row"]), grades)
+    return Outcome(row, grades)
 
 
 def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outcome) -> None:
@@ -259,87 +318,51 @@ def _save_cache(cache_dir: Path, submission: Submission, key: str, outcome: Outc
         "row": asdict(outcome.row),
         "grades": grades,
     }
-    path.write_text(json.dumps(data, indent=1))
+    write_atomic(path, json.dumps(data, indent=1))
 
 
 def _grade_in_parallel(
-    todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts
+    todo, course, settings, max_scores, out, cache_dir, outcomes, publish, salts, cluster=None
 ) -> None:
-    """Grade ``todo`` in ``settings.jobs`` workers; ``publish`` gets each outcome as it comes
-    (in this thread, so the gradebook and the pages have one writer)."""
-    threads = max(1, (os.cpu_count() or 1) // settings.jobs)
-    scratch = Path(tempfile.mkdtemp(prefix="convbook-grade-"))
-    slots = [WorkerSlot(i, scratch) for i in range(settings.jobs)]
-    free = list(slots)
-    lock = threading.Lock()
-    limit = settings.notebook_timeout + policy.WORKER_OVERHEAD_S
+    """Grade ``todo`` with an executor: ``settings.jobs`` local slots, or the Dask cluster
+    ``cluster`` names (``{"address": ..., "scheduler_file": ...}``). ``publish`` gets each
+    outcome as it comes, in this thread: the cache, the gradebook, the pages and every file
+    of OUT have this one writer, whichever executor graded."""
+    limit = slot_limit(settings.notebook_timeout)
     hung = f"stopped after {limit:g} s (the notebook never finished)"
+    jobs = [Job(submission, key, salts[submission]) for submission, key in todo]
+    for job in jobs:
+        _autograded(out, job.submission).unlink(missing_ok=True)  # never a stale one
+    if cluster:
+        from .cluster import DaskExecutor
 
-    def run(submission: Submission, key: str) -> tuple[Submission, str, Outcome]:
-        with lock:
-            slot = free.pop()
-        try:
-            _autograded(out, submission).unlink(missing_ok=True)  # never a stale one
-            work = Path(tempfile.mkdtemp(prefix=f"{submission.student[:20]}-", dir=scratch))
-            shutil.copyfile(submission.path, work / "incoming.ipynb")
-            request = Request(
-                work_dir=str(work),
-                submission=str(work / "incoming.ipynb"),
-                student=submission.student,
-                assignment=submission.assignment,
-                notebook=submission.notebook,
-                config_file=str(course.config),
-                release_notebook=str(course.release(submission.assignment, submission.notebook)),
-                source_notebook=str(course.source(submission.assignment, submission.notebook)),
-                template_db=str(course.db),
-                uid=slot.uid,
-                cell_timeout=settings.cell_timeout,
-                notebook_timeout=settings.notebook_timeout,
-                memory_bytes=settings.memory_mb << 20,
-                threads=threads,
-                sandbox=settings.sandbox,
-                salt=salts[submission],
-            )
-            (work / "request.json").write_text(json.dumps(asdict(request)))
-            result = slot.grade(work / "request.json", limit)
-        finally:
-            with lock:
-                free.append(slot)
-        max_score = max_scores.get((submission.assignment, submission.notebook), 0.0)
-        outcome = outcome_of(submission, result, max_score, hung)
-        if result and result.autograded and Path(result.autograded).exists():
-            keep = _autograded(out, submission)
-            keep.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(result.autograded, keep)
-        if not os.environ.get("CONVBOOK_GRADE_KEEP"):
-            shutil.rmtree(work, ignore_errors=True)
-        return submission, key, outcome
-
+        executor = DaskExecutor(course, settings, **cluster)
+    else:
+        executor = LocalSlots(course, settings)
     progress = None
     if settings.progress:
         from tqdm.auto import tqdm
 
         progress = tqdm(total=len(todo), desc="grading", unit="nb", file=sys.stderr)
     try:
-        with ThreadPoolExecutor(settings.jobs) as pool:
-            futures = [pool.submit(run, submission, key) for submission, key in todo]
-            for future in as_completed(futures):
-                submission, key, outcome = future.result()
-                outcomes[submission] = outcome
-                if outcome.row.status != "error":
-                    _save_cache(cache_dir, submission, key, outcome)
-                publish(submission, outcome)
-                if progress is not None:
-                    progress.update(1)
+        for graded in executor.run(jobs):
+            submission, key = graded.job.submission, graded.job.key
+            max_score = max_scores.get((submission.assignment, submission.notebook), 0.0)
+            outcome = outcome_of(submission, graded.result, max_score, hung)
+            if graded.notebook is not None:
+                write_atomic(_autograded(out, submission), graded.notebook)
+            outcomes[submission] = outcome
+            failpoint("graded")
+            if outcome.row.status != "error":
+                _save_cache(cache_dir, submission, key, outcome)
+            failpoint("cached")
+            publish(submission, outcome)
+            if progress is not None:
+                progress.update(1)
     finally:
         if progress is not None:
             progress.close()
-        for slot in slots:  # all at once: each worker takes a moment to exit
-            slot.finish()
-        for slot in slots:
-            slot.stop(graceful=True)
-        if not os.environ.get("CONVBOOK_GRADE_KEEP"):
-            shutil.rmtree(scratch, ignore_errors=True)
+        executor.close()
 
 
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -375,6 +398,41 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         + "; ".join(f"{mode}: {shows}" for mode, shows in MODES.items())
         + f" (default {DEFAULT_MODE}); another mode rewrites the pages without regrading",
     )
+    parser.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="the gradebook's database, e.g. postgresql://user:password@host/course "
+        "(remembered in OUT; default: the SQLite file OUT/gradebook.db)",
+    )
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="CSV mapping the Canvas user ids or Moodle participant ids of an LMS download "
+        "to student ids (columns lms_id,student_id[,name,email,sis_id,sis_login_id,section])",
+    )
+    parser.add_argument(
+        "--remove-cells",
+        action="store_true",
+        help="when the solutions lost graded cells, delete their grades (after a backup)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786, instead of "
+        "--jobs local workers (needs convbook[cluster]; see 'Grading on a cluster')",
+    )
+    where.add_argument(
+        "--scheduler-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the same, with the scheduler named in the file `dask scheduler --scheduler-file` "
+        "wrote",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--no-sandbox",
@@ -401,7 +459,15 @@ def run(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         feedback=args.feedback,
     )
-    if settings.sandbox:
+    cluster = None
+    if args.scheduler or args.scheduler_file:
+        try:
+            require("distributed", "grading on a Dask cluster (--scheduler)")
+        except MissingExtraError as error:
+            print(f"convbook grade: {error}", file=sys.stderr)
+            return 2
+        cluster = {"address": args.scheduler, "scheduler_file": args.scheduler_file}
+    if settings.sandbox and cluster is None:  # on a cluster, each worker checks its own
         problems = missing()
         if problems:
             print(
@@ -413,14 +479,30 @@ def run(args: argparse.Namespace) -> int:
             )
             return 3
     try:
-        rows = grade_folder(args.submissions, args.out, args.solutions, settings)
+        rows = grade_folder(
+            args.submissions,
+            args.out,
+            args.solutions,
+            settings,
+            args.db,
+            args.remove_cells,
+            args.roster,
+            cluster,
+        )
     except ValueError as error:
         print(f"convbook grade: {error}", file=sys.stderr)
         return 2
+    except SandboxRefused as error:  # fail closed, as when this machine cannot jail
+        print(
+            f"convbook grade: stopped, nothing more graded: {error}.\nInstall what is missing "
+            "on that worker's host (or stop that worker) and run the command again: it "
+            "grades only what is not yet graded.",
+            file=sys.stderr,
+        )
+        return 3
     print(summary_table(rows))
     print("\nsandbox: " + ("in force" if settings.sandbox else NO_SANDBOX_NOTE))
     print(f"feedback: {settings.feedback} ({MODES[settings.feedback]})")
-    print(
-        f"\nwrote {args.out / 'grades.csv'}, {args.out / 'gradebook.db'}, {args.out / 'feedback'}/"
-    )
+    book = safe_url(gradebook_url(args.out))
+    print(f"\nwrote {args.out / 'grades.csv'}, {args.out / 'feedback'}/ and the gradebook {book}")
     return 0

@@ -14,6 +14,18 @@ a folder or prefix in it that names someone else is only mentioned in the note. 
 student handed in several files for one notebook, the newest is graded and the note names
 them all.
 
+Canvas's and Moodle's bulk downloads are read as they come (names in ``lms``):
+
+* Canvas: flat files ``<name>_[LATE_]<user id>_<upload id>_<file>``; the entry belongs to
+  that user id (a ``.zip`` so named is that user's zip);
+* Moodle: folders ``<Full Name>_<participant id>_assignsubmission_<plugin>_/`` (or flat files
+  with that prefix); everything in one belongs to that participant id.
+
+Those ids are the students' ids unless a roster maps them to others. In such an entry a
+notebook may also carry the suffix the LMS gives a file uploaded again (``<notebook>-2``,
+``<notebook> (2)``), and the highest suffix (then the latest Canvas upload) is graded. The
+prefix is the LMS's, never the student's: a student's own file name cannot change whose it is.
+
 SUBMISSIONS may itself be a ``.zip`` (the instructor's bulk download): it is read as the
 folder would be, with the same checks; it is the only archive whose content may name
 several students.
@@ -40,9 +52,10 @@ from pathlib import Path
 
 import nbformat
 
+from .lms import CANVAS, KIND, LmsFile, Roster, parse_top, resubmission
 from .records import Submission
 
-__all__ = ["Submission", "check_readable", "collect", "find_assignments"]
+__all__ = ["Submission", "check_readable", "collect", "find_assignments", "id_problem"]
 
 MAX_NOTEBOOK_BYTES = 50 << 20  # one notebook: larger is unreadable, and not unpacked from a zip
 MAX_ZIP_BYTES = 500 << 20  # a student's zip file (the bulk zip: up to MAX_RUN_UNZIPPED_BYTES)
@@ -128,6 +141,13 @@ class _Candidate:
 
     item: _Item
     names: list[str]
+    origin: LmsFile | None = None  # what its LMS download name says
+    again: int = 0  # the resubmission number the LMS put in its name (``-1``, `` (1)``)
+
+    @property
+    def rank(self) -> tuple[int, int, float]:
+        """Larger is later: resubmission number, Canvas upload id, file time."""
+        return (self.again, self.origin.upload if self.origin else 0, self.item.mtime)
 
 
 def _printable(text: str) -> str:
@@ -138,12 +158,13 @@ def _mib(size: int) -> str:
     return f"{size / (1 << 20):.0f} MiB" if size >= 1 << 20 else f"{size} bytes"
 
 
-def _listed(names: list[str]) -> str:
+def listed(names: list[str]) -> str:
+    """``a, b, c, d, e and 2 more``: a message's list of names."""
     more = len(names) - _LISTED
     return ", ".join(names[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
-def _id_problem(student: str) -> str | None:
+def id_problem(student: str) -> str | None:
     """Why ``student`` cannot be a student id (one safe path component), or None."""
     if (
         not student
@@ -292,7 +313,8 @@ def _unwrap(items: list[_Item], assignments: dict[str, list[str]]) -> list[_Item
                 or (len(p) == 1 and _is_notebook(p[0]) and p[0][:-6] in notebooks)
                 for p in below
             )
-            if top not in assignments and not student_like:
+            lms_folder = parse_top(top, folder=True) is not None
+            if top not in assignments and not student_like and not lms_folder:
                 inside = items
         if not inside:
             return items
@@ -306,6 +328,19 @@ def _match(stem: str, notebooks: list[str]) -> str | None:
         return stem
     ends = [nb for nb in notebooks if stem.endswith(f"_{nb}")]
     return max(ends, key=len) if ends else None
+
+
+def _notebook_of(
+    stem: str, notebooks: list[str], origin: LmsFile | None
+) -> tuple[str | None, str, int]:
+    """The expected notebook a file stem names, the stem without the LMS's resubmission
+    suffix, and that suffix's number (0 when none)."""
+    notebook = _match(stem, notebooks)
+    if notebook is None and origin is not None:
+        split = resubmission(stem, origin.lms)
+        if split is not None and _match(split[0], notebooks) is not None:
+            return _match(split[0], notebooks), *split
+    return notebook, stem, 0
 
 
 class _Unpacker:
@@ -354,7 +389,10 @@ class _Unpacker:
 
 
 def collect(
-    root: Path, assignments: dict[str, list[str]], staging: Path
+    root: Path,
+    assignments: dict[str, list[str]],
+    staging: Path,
+    roster: Roster | None = None,
 ) -> tuple[list[Submission], list[str]]:
     """Find every expected notebook of every student in ``root``.
 
@@ -362,6 +400,8 @@ def collect(
         root: the SUBMISSIONS folder, or a ``.zip`` of it (the instructor's bulk download).
         assignments: assignment id -> notebook names (from the solutions).
         staging: folder where notebooks taken out of zips are written (created).
+        roster: maps the LMS ids of a Canvas or Moodle download to student ids; an LMS id
+            it lacks is graded under itself, with a warning.
 
     Returns:
         The submissions sorted by (student, assignment, notebook), and warnings about files
@@ -386,10 +426,46 @@ def collect(
             raise ValueError(f"submissions {root} is neither a folder nor a .zip file")
         else:
             raise ValueError(f"submissions folder {root} does not exist")
-        return _collect(_unwrap(items, assignments), assignments, staging, warnings, archives)
+        people = _People(roster, warnings)
+        found = _collect(_unwrap(items, assignments), assignments, staging, warnings, archives,
+                         people)  # fmt: skip
+        if roster is not None and not people.ids:
+            warnings.append(
+                f"roster {_printable(roster.path.name)} not used: SUBMISSIONS holds no Canvas "
+                "or Moodle download"
+            )
+        return found, warnings
     finally:
         for archive in archives:
             archive.close()
+
+
+class _People:
+    """Who an LMS name is: its roster row's student id, else the LMS id itself."""
+
+    def __init__(self, roster: Roster | None, warnings: list[str]) -> None:
+        self.roster = roster
+        self.warnings = warnings
+        self.names: dict[str, str] = {}  # student -> display name
+        self.ids: dict[str, set[str]] = {}  # student -> the LMS ids seen for them
+
+    def student(self, origin: LmsFile, label: str) -> str:
+        """The student id of an LMS file; the first time an id is not in the roster, say so."""
+        row = self.roster.by_lms_id(origin.lms_id) if self.roster else None
+        student = row.student_id if row else origin.lms_id
+        if (
+            self.roster is not None
+            and row is None
+            and origin.lms_id not in self.ids.get(student, ())
+        ):
+            who = f" ({_printable(origin.name)})" if origin.name else ""
+            self.warnings.append(
+                f"{label}: {KIND[origin.lms]} {_printable(origin.lms_id)}{who} is not in roster "
+                f"{_printable(self.roster.path.name)}: graded as {_printable(origin.lms_id)}"
+            )
+        self.names.setdefault(student, (row.name if row else "") or origin.name)
+        self.ids.setdefault(student, set()).add(origin.lms_id)
+        return student
 
 
 def _collect(
@@ -398,59 +474,84 @@ def _collect(
     staging: Path,
     warnings: list[str],
     archives: list[zipfile.ZipFile],
-) -> tuple[list[Submission], list[str]]:
+    people: _People,
+) -> list[Submission]:
     notebooks = sorted(nb for names in assignments.values() for nb in names)
     owner = {nb: a for a, names in assignments.items() for nb in names}
 
-    # Who owns what: the top-level entry an item is under (or is) says it.
-    owned: list[tuple[str, tuple[str, ...], _Item]] = []  # (student, path inside, item)
+    # Who owns what: the top-level entry an item is under (or is) says it; for an LMS
+    # download, the id the LMS wrote in that entry's name.
+    owned: list[tuple[str, tuple[str, ...], _Item, LmsFile | None]] = []
     refused: set[str] = set()
 
     def claim(student: str, label: str) -> bool:
-        problem = _id_problem(student)
+        problem = id_problem(student)
         if problem and student not in refused:
             refused.add(student)
             warnings.append(f"{label}: {problem}")
         return problem is None
 
+    def student_zip(student: str, item: _Item, origin: LmsFile | None) -> None:
+        archive = _open_zip(item.file, MAX_ZIP_BYTES, warnings)
+        if archive is None:
+            return
+        archives.append(archive)
+        inside = _members(archive, item.label, f"{item.label}:", warnings)
+        if not inside:
+            warnings.append(f"{item.label}: no notebooks inside")
+        owned.extend((student, i.parts, i, origin) for i in inside)
+
     for item in sorted(items, key=lambda i: i.parts):
         top = item.parts[0]
-        if len(item.parts) > 1:
+        origin = parse_top(top, folder=len(item.parts) > 1)
+        if origin is not None and origin.lms == CANVAS and _is_notebook(top):
+            # ``jane_7_2_conv_layer.ipynb`` has two digit parts too: Canvas's only if its
+            # file part is a notebook, or the whole name is not <student>_<notebook>
+            if (
+                _notebook_of(origin.rest[:-6], notebooks, origin)[0] is None
+                and _match(top[:-6], notebooks) is not None
+            ):
+                origin = None
+        if origin is not None:
+            label = _printable(top) + ("/" if len(item.parts) > 1 else "")
+            student = people.student(origin, label)
+            if not claim(student, label):
+                continue
+            if len(item.parts) > 1:
+                owned.append((student, item.parts[1:], item, origin))
+            elif _is_notebook(origin.rest):
+                owned.append((student, (origin.rest,), item, origin))
+            elif origin.rest.lower().endswith(".zip") and item.file is not None:
+                student_zip(student, item, origin)
+            elif _is_archive(origin.rest):
+                warnings.append(f"{item.label}: only .zip archives are read, skipped")
+        elif len(item.parts) > 1:
             if claim(top, _printable(top) + "/"):
-                owned.append((top, item.parts[1:], item))
+                owned.append((top, item.parts[1:], item, None))
         elif _is_notebook(top):
             notebook = _match(top[:-6], [nb for nb in notebooks if nb != top[:-6]])
             if notebook is None:
                 warnings.append(f"{item.label}: not named <student>_<notebook>.ipynb, skipped")
             elif claim(top[: -6 - len(notebook) - 1], item.label):
-                owned.append((top[: -6 - len(notebook) - 1], item.parts, item))
+                owned.append((top[: -6 - len(notebook) - 1], item.parts, item, None))
         elif top.lower().endswith(".zip") and item.file is not None:
-            student = top[:-4]
-            if not claim(student, item.label):
-                continue
-            archive = _open_zip(item.file, MAX_ZIP_BYTES, warnings)
-            if archive is None:
-                continue
-            archives.append(archive)
-            inside = _members(archive, item.label, f"{item.label}:", warnings)
-            if not inside:
-                warnings.append(f"{item.label}: no notebooks inside")
-            owned.extend((student, i.parts, i) for i in inside)
+            if claim(top[:-4], item.label):
+                student_zip(top[:-4], item, None)
         elif _is_archive(top):
             warnings.append(f"{item.label}: only .zip archives are read, skipped")
 
-    # Which expected notebook each owned file is, by its name alone.
-    students_named = {student for student, _, _ in owned}
+    # Which expected notebook each owned file is, by its name alone (and, in an LMS
+    # download, the suffix the LMS gives a file uploaded again under the same name).
+    students_named = {student for student, _, _, _ in owned}
     found: dict[str, dict[str, list[_Candidate]]] = {}
     strays: dict[tuple[str, str | None], list[str]] = {}
-    for student, inner, item in owned:
+    for student, inner, item, origin in owned:
         name = inner[-1]
         if not _is_notebook(name):
             if _is_archive(name):
                 warnings.append(f"{item.label}: an archive in a student's folder, not extracted")
             continue
-        stem = name[:-6]
-        notebook = _match(stem, notebooks)
+        notebook, stem, again = _notebook_of(name[:-6], notebooks, origin)
         if notebook is None:
             assignment = next((p for p in inner[:-1] if p in assignments), None)
             strays.setdefault((student, assignment), []).append(_printable(name))
@@ -461,23 +562,22 @@ def _collect(
             above_assignment = index + 1 < len(folders) and folders[index + 1] in assignments
             if above_assignment or folder in students_named:
                 names.append(folder)
+        own = {student.casefold(), (origin.name if origin else student).casefold()}
         others = sorted(
             {
                 _printable(n)
                 for n in names
-                if n
-                and n != "submitted"
-                and n not in assignments
-                and n.casefold() != student.casefold()
+                if n and n != "submitted" and n not in assignments and n.casefold() not in own
             }
         )
-        found.setdefault(student, {}).setdefault(notebook, []).append(_Candidate(item, others))
+        candidate = _Candidate(item, others, origin, again)
+        found.setdefault(student, {}).setdefault(notebook, []).append(candidate)
 
     students = sorted(set(found) | {s for (s, a) in strays if a is not None})
     for student in sorted({s for (s, a) in strays if a is None} - set(students)):
         warnings.append(
             f"{student}: no notebook named after an expected one "
-            f"(found {_listed(strays[(student, None)])}), skipped"
+            f"(found {listed(strays[(student, None)])}), skipped"
         )
     seen = {owner[nb] for per in found.values() for nb in per}
     seen |= {a for (_, a) in strays if a is not None}
@@ -485,10 +585,14 @@ def _collect(
     submissions = []
     for student in students:
         for assignment in sorted(seen):
+            lms_ids = [c.origin.lms_id for nb in assignments[assignment]
+                       for c in found.get(student, {}).get(nb, []) if c.origin]  # fmt: skip
             for notebook in assignments[assignment]:
                 candidates = found.get(student, {}).get(notebook, [])
                 target = staging / student / assignment / f"{notebook}.ipynb"
-                path, note = _choose(candidates, student, notebook, target, unpacker, warnings)
+                path, note, graded = _choose(
+                    candidates, student, notebook, target, unpacker, warnings
+                )
                 message = ""
                 if path is None and candidates:
                     message = f"{notebook}.ipynb could not be unpacked"
@@ -496,15 +600,30 @@ def _collect(
                     message = f"no {notebook}.ipynb submitted"
                     others = strays.get((student, assignment), []) + strays.get((student, None), [])
                     if others:
-                        message += f" (found {_listed(others)}: misnamed?)"
-                submissions.append(
-                    Submission(student, assignment, notebook, path, message, note=note)
+                        message += f" (found {listed(others)}: misnamed?)"
+                ids = sorted(people.ids.get(student, ()))
+                lms_id = (
+                    graded.origin.lms_id
+                    if graded is not None and graded.origin is not None
+                    else (lms_ids[0] if lms_ids else (ids[0] if len(ids) == 1 else ""))
                 )
-    return submissions, warnings
+                submissions.append(
+                    Submission(student, assignment, notebook, path, message, note=note,
+                               name=people.names.get(student, ""), lms_id=lms_id)
+                )  # fmt: skip
+    return submissions
 
 
 def _when(mtime: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime)) if mtime else "no date"
+
+
+def _describe(candidate: _Candidate) -> str:
+    """When a file was handed in, and what its LMS name says (resubmission, LATE)."""
+    bits = [f"resubmission {candidate.again}"] if candidate.again else []
+    if candidate.origin is not None and candidate.origin.late:
+        bits.append("LATE")
+    return ", ".join([*bits, _when(candidate.item.mtime)])
 
 
 def _choose(
@@ -514,9 +633,13 @@ def _choose(
     target: Path,
     unpacker: _Unpacker,
     warnings: list[str],
-) -> tuple[Path | None, str]:
-    """Grade the newest usable candidate; the note says what was graded and passed over."""
-    ordered = sorted(candidates, key=lambda c: (-c.item.mtime, c.item.label))
+) -> tuple[Path | None, str, _Candidate | None]:
+    """Grade the latest usable candidate; the note says what was graded and passed over.
+
+    Latest: the highest resubmission number an LMS gave the file name, then the latest
+    Canvas upload, then the newest file (or zip entry) time.
+    """
+    ordered = sorted(candidates, key=lambda c: (*(-r for r in c.rank), c.item.label))
     notes = []
     graded, path = None, None
     for candidate in ordered:
@@ -529,17 +652,20 @@ def _choose(
     if len(ordered) > 1:
         passed = ordered[ordered.index(graded) + 1 :] if graded else []
         if graded is not None:
-            head = f"{len(ordered)} files for {notebook}.ipynb: graded the newest, "
-            head += f"{graded.item.label} ({_when(graded.item.mtime)}"
-            tied = [c for c in passed if c.item.mtime == graded.item.mtime]
+            latest = "latest" if any(c.origin for c in ordered) else "newest"
+            head = f"{len(ordered)} files for {notebook}.ipynb: graded the {latest}, "
+            head += f"{graded.item.label} ({_describe(graded)}"
+            tied = [c for c in passed if c.rank == graded.rank]
             head += ", as new as another: first by name)" if tied else ")"
             if passed:
-                shown = [f"{c.item.label} ({_when(c.item.mtime)})" for c in passed]
-                head += f"; passed over {_listed(shown)}"
+                shown = [f"{c.item.label} ({_describe(c)})" for c in passed]
+                head += f"; passed over {listed(shown)}"
         else:
             head = f"{len(ordered)} files for {notebook}.ipynb, none usable"
         notes.insert(0, head)
+    elif graded is not None and graded.origin is not None:  # name the LMS file graded
+        notes.insert(0, f"graded {graded.item.label} ({_describe(graded)})")
     naming = [f"{c.item.label} names {', '.join(c.names)}" for c in ordered if c.names]
     if naming:
-        notes.append(f"{_listed(naming)}: counted as {student}'s only")
-    return path, "; ".join(notes)
+        notes.append(f"{listed(naming)}: counted as {student}'s only")
+    return path, "; ".join(notes), graded

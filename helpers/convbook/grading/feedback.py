@@ -32,7 +32,10 @@ from pathlib import Path
 
 import nbformat
 
+from .durable import failpoint, write_atomic
+from .gradebook import CellState, notebook_grades
 from .records import Row
+from .report import points
 
 __all__ = [
     "DEFAULT_MODE",
@@ -51,7 +54,7 @@ MODES = {
     "score": "points per item only",
 }
 DEFAULT_MODE = "messages"
-PAGE_VERSION = "1"  # part of each page's stamp: a new layout rewrites every page
+PAGE_VERSION = "2"  # part of each page's stamp: a new layout rewrites every page
 TEMPLATES = Path(__file__).parent / "templates"
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's delimiters
 # MathJax parts the pages use: the TeX-to-HTML bundle, its fonts and what it loads on
@@ -113,28 +116,6 @@ def _failure(cell) -> str:
     return "did not run to the end" if cell.get("execution_count") is None else ""
 
 
-def _grades(db_url: str, student: str, assignment: str, notebook: str) -> dict[str, dict]:
-    """The gradebook's scores of one notebook, by grade id (manual grades included)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy session warnings
-        with Gradebook(db_url) as gradebook:
-            try:
-                found = gradebook.find_submission_notebook(notebook, assignment, student)
-            except MissingEntry:
-                return {}
-            return {
-                g.name: dict(
-                    auto=g.auto_score,
-                    manual=g.manual_score,
-                    points=g.max_score,
-                    manual_needed=bool(g.needs_manual_grade),
-                )  # fmt: skip
-                for g in found.grades
-            }
-
-
 def sections(nb: nbformat.NotebookNode) -> list[str]:
     """The section each cell belongs to: the last ``## `` heading above it (or in it).
 
@@ -148,7 +129,7 @@ def sections(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def items_of(nb: nbformat.NotebookNode, grades: dict[str, dict]) -> list[Item]:
+def items_of(nb: nbformat.NotebookNode, grades: dict[str, CellState]) -> list[Item]:
     """The summary's rows: every graded cell of ``nb``, in notebook order."""
     items = []
     for cell, section in zip(nb.cells, sections(nb), strict=True):
@@ -159,17 +140,22 @@ def items_of(nb: nbformat.NotebookNode, grades: dict[str, dict]) -> list[Item]:
         test = cell.cell_type == "code" and not meta.get("solution")
         kind = "test" if test else ("code answer" if cell.cell_type == "code" else "written answer")
         message = ""
-        if grade["manual"] is not None:
-            score, status = grade["manual"], "graded by a person"
-        elif grade["manual_needed"]:
+        if grade.review:
+            score, status = grade.score, "graded by a person, to be looked at again"
+        elif grade.manual is not None:
+            score, status = grade.score, "graded by a person"
+        elif grade.awaiting:
             score, status = None, "awaiting a grader"
+        elif not test and not grade.auto and grade.points > 0:
+            # nbgrader gives 0 without a person only to an answer left as released
+            score, status = 0.0, "not answered"
         else:
-            score = grade["auto"] or 0.0
-            status = "passed" if score >= grade["points"] else "partly passed"
-            status = "failed" if score == 0 and grade["points"] > 0 else status
+            score = grade.score
+            status = "passed" if score >= grade.points else "partly passed"
+            status = "failed" if score == 0 and grade.points > 0 else status
             if test and status != "passed":
                 message = _failure(cell)
-        items.append(Item(meta["grade_id"], section, kind, score, grade["points"], status, message))
+        items.append(Item(meta["grade_id"], section, kind, score, grade.points, status, message))
     return items
 
 
@@ -182,15 +168,28 @@ def _for_students(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+_MYST_TARGET = re.compile(r"^\(\S+\)=[ \t]*\n?", re.MULTILINE)  # a MyST label: (ex-7-5)=
+
+
+def _without_labels(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The book's MyST labels (``(ex-7-5)=``) taken out of the text cells: only the
+    website reads them, and a page would show them as text."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = _MYST_TARGET.sub("", cell.source)
+    return nb
+
+
 def _summary(row: Row, items: list[Item], mode: str, links: bool) -> str:
-    def points(item: Item) -> str:
+    def given(item: Item) -> str:
         return "–" if item.score is None else f"{item.score:g}"
 
     lines = [
         '<div id="convbook-summary" style="border: 2px solid #444; border-radius: 6px;'
         ' padding: 0.8em 1.2em; margin: 1em 0; font-family: sans-serif">',
         "<h2>Summary</h2>",
-        f"<p><b>Score: {row.score:g} / {row.max_score:g}</b> &middot; status: "
+        f"<p><b>Score: {row.score:g} / {points(row.max_score)}</b> &middot; status: "
         f"<b>{html.escape(row.status)}</b> &middot; this page shows "
         f"{html.escape(MODES[mode])}.</p>",
     ]
@@ -206,10 +205,11 @@ def _summary(row: Row, items: list[Item], mode: str, links: bool) -> str:
             cell = f'<a href="#{name}">{name}</a>' if links else name
             row_html = (
                 f"<td>{html.escape(item.section)} ({item.kind})</td><td>{cell}</td>"
-                f"<td>{points(item)} / {item.points:g}</td><td>{html.escape(item.status)}</td>"
+                f"<td>{given(item)} / {item.points:g}</td><td>{html.escape(item.status)}</td>"
             )
             if mode != "score":
-                row_html += f"<td><code>{html.escape(item.message)}</code></td>"
+                message = f"<code>{html.escape(item.message)}</code>" if item.message else ""
+                row_html += f"<td>{message}</td>"
             lines.append(f"<tr>{row_html}</tr>")
         lines.append("</table>")
     lines.append("</div>")
@@ -249,15 +249,17 @@ class _Renderer:
         self.exporter = HTMLExporter(config=config)
         self.exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
 
-    def page(self, row: Row, autograded: Path | None, mode: str, db_url: str, grades) -> str:
-        """The page's HTML; ``grades`` are the notebook's scores from ``db_url``."""
+    def page(
+        self, row: Row, autograded: Path | None, mode: str, db_url: str, grades: list[CellState]
+    ) -> str:
+        """The page's HTML; ``grades`` are the notebook's cells from ``db_url``."""
         from nbgrader.preprocessors import GetGrades
 
         title = html.escape(f"{row.assignment} / {row.notebook}: feedback for {row.student_id}")
         if autograded is None or not autograded.exists():
             return _PLAIN.format(title=title, summary=_summary(row, [], mode, links=False))
-        nb = nbformat.read(autograded, as_version=4)
-        items = items_of(nb, grades)
+        nb = _without_labels(nbformat.read(autograded, as_version=4))
+        items = items_of(nb, {cell.name: cell for cell in grades})
         if mode == "score":
             return _PLAIN.format(title=title, summary=_summary(row, items, mode, links=False))
         if mode == "messages":
@@ -307,8 +309,9 @@ def install_mathjax(feedback_dir: Path) -> str | None:
     return None
 
 
-def _stamp(mode: str, row: Row, autograded: Path | None, grades: dict) -> str:
-    sha = hashlib.sha256(json.dumps([PAGE_VERSION, mode, asdict(row), grades]).encode())
+def _stamp(mode: str, row: Row, autograded: Path | None, grades: list[CellState]) -> str:
+    cells = [asdict(cell) for cell in grades]
+    sha = hashlib.sha256(json.dumps([PAGE_VERSION, mode, asdict(row), cells]).encode())
     if autograded is not None and autograded.exists():
         sha.update(autograded.read_bytes())
     return sha.hexdigest()
@@ -346,15 +349,15 @@ class Pages:
         target = self.folder / row.student_id / row.assignment / f"{row.notebook}.html"
         name = "/".join(key)
         try:
-            grades = _grades(self.db_url, *key) if autograded is not None else {}
+            grades = notebook_grades(self.db_url, *key) if autograded is not None else []
             stamp = _stamp(self.mode, row, autograded, grades)
             if self.stamps.get(name) != stamp or not target.is_file():
                 self.stamps.pop(name, None)
                 if self.renderer is None:
                     self.renderer = _Renderer()
                 page = self.renderer.page(row, autograded, self.mode, self.db_url, grades)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(page, encoding="utf-8")
+                failpoint("feedback")
+                write_atomic(target, page)
                 self.stamps[name] = stamp
         except Exception as error:  # one page must not cost the others theirs
             try:  # never leave an older page, perhaps of a mode that shows more
@@ -367,9 +370,9 @@ class Pages:
 
     def close(self) -> None:
         """Save the stamps and ``feedback.json`` (the mode and how many pages there are)."""
-        self.stamps_file.write_text(json.dumps(self.stamps, indent=1))
+        write_atomic(self.stamps_file, json.dumps(self.stamps, indent=1))
         summary = {"mode": self.mode, "shows": MODES[self.mode], "pages": self.written}
-        (self.out / "feedback.json").write_text(json.dumps(summary))
+        write_atomic(self.out / "feedback.json", json.dumps(summary))
 
 
 def write_pages(

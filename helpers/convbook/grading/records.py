@@ -41,6 +41,9 @@ class Submission:
         note: what the grader chose for this notebook, said in its row whatever its status
             (several files handed in for it, files that could not be unpacked, files whose
             name or folder names another student).
+        name: the student's full name when the download or the roster gives one.
+        lms_id: the student's id in the LMS the download came from (Canvas user id,
+            Moodle participant id) for a student of such a download, else empty.
     """
 
     student: str
@@ -49,6 +52,8 @@ class Submission:
     path: Path | None
     message: str = ""
     note: str = ""
+    name: str = ""
+    lms_id: str = ""
 
 
 @dataclass
@@ -100,7 +105,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Row:
-    """One line of ``grades.csv``."""
+    """One line of ``grades.csv``: ``score`` is every point given so far, the autograder's
+    and a person's; ``awaiting_points`` are those still to be given by a person."""
 
     student_id: str
     assignment: str
@@ -109,6 +115,9 @@ class Row:
     max_score: float
     status: str
     message: str = ""
+    manual_points: float = 0.0  # given by a person (extra credit included), part of score
+    awaiting_points: float = 0.0  # points a person has yet to give (or to look at again)
+    awaiting: str = ""  # their grade ids, "; "-separated; "(review)" after a changed one
 
     def values(self) -> list[str]:
         return [
@@ -119,6 +128,9 @@ class Row:
             f"{self.max_score:g}",
             self.status,
             self.message,
+            f"{self.manual_points:g}",
+            f"{self.awaiting_points:g}",
+            self.awaiting,
         ]
 
 

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from pathlib import Path
 
+from .durable import write_atomic
+from .gradebook import CellState
 from .records import Outcome, Result, Row, Submission
 
 __all__ = [
     "COLUMNS",
     "STATUSES",
     "outcome_of",
+    "points",
     "summary_table",
+    "with_gradebook",
     "write_csv",
 ]
 
-COLUMNS = ["student_id", "assignment", "notebook", "score", "max_score", "status", "message"]
+COLUMNS = [
+    "student_id",
+    "assignment",
+    "notebook",
+    "score",
+    "max_score",
+    "status",
+    "message",
+    "manual_points",
+    "awaiting_points",
+    "awaiting",
+]
 STATUSES = [
     "graded",
     "unreadable",
@@ -74,21 +90,62 @@ def outcome_of(
             break
     notes = kinds.get(status, []) if status != "graded" else []
     notes += result.notes + kinds.get("truncated", [])
-    manual = sum(g.max_score for g in result.grades if g.needs_manual_grade)
-    if manual:
-        notes.append(f"{manual:g} points await manual grading")
     return Outcome(
         Row(**row, score=score, status=status, message="; ".join(notes)[:500]), result.grades
+    )
+
+
+def points(value: float) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``."""
+    return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+def with_gradebook(row: Row, cells: list[CellState]) -> Row:
+    """``row`` with the scores the gradebook holds now: a person's grades count, and
+    what a person has yet to grade (or to look at again) is said.
+
+    Args:
+        row: the row of the grading run (status, messages, autograded score).
+        cells: the notebook's graded cells, from ``gradebook.notebook_grades``.
+    """
+    if not cells:
+        return row
+    manual = sum(c.score for c in cells if c.manual is not None or c.extra)
+    awaiting = [c for c in cells if c.awaiting]
+    waiting = [c.name for c in awaiting if not c.review]
+    review = [c.name for c in awaiting if c.review]
+    notes = [row.message] if row.message else []
+    if waiting:
+        total = sum(c.points for c in awaiting if not c.review)
+        verb = "awaits" if total == 1 else "await"
+        notes.append(f"{points(total)} {verb} a grader: {', '.join(waiting)}")
+    if review:
+        notes.append(
+            "to look at again (the answer or the solution changed since a person graded it;"
+            f" their score still counts): {', '.join(review)}"
+        )
+    return Row(
+        student_id=row.student_id,
+        assignment=row.assignment,
+        notebook=row.notebook,
+        score=round(sum(c.score for c in cells), 6),
+        max_score=sum(c.points for c in cells) or row.max_score,
+        status=row.status,
+        message="; ".join(notes)[:1000],
+        manual_points=round(manual, 6),
+        awaiting_points=sum(c.points for c in awaiting),
+        awaiting="; ".join([*waiting, *(f"{name} (review)" for name in review)]),
     )
 
 
 def write_csv(rows: list[Row], path: Path) -> None:
     """Write the rows sorted by student, assignment and notebook (stable across runs)."""
     ordered = sorted(rows, key=lambda r: (r.student_id, r.assignment, r.notebook))
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerows(row.values() for row in ordered)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(row.values() for row in ordered)
+    write_atomic(path, buffer.getvalue())
 
 
 def summary_table(rows: list[Row], max_rows: int = 200) -> str:

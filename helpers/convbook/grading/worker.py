@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict
@@ -240,6 +241,34 @@ def _grade_file(
     return zygote
 
 
+def _watch_lifeline(fd: int) -> None:
+    """End this worker, and every process it started, when the grading command is gone.
+
+    The command holds the pipe's other end while it lives; a command killed with SIGKILL
+    cannot stop its workers, so they notice the pipe's end instead. The worker is the
+    first process of its own PID namespace (``sandbox.worker_prefix``): when it exits, the
+    kernel kills every process in it. Without one, its process group is killed.
+    """
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(fd, 1):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        if os.getpid() != 1:
+            try:
+                os.killpg(os.getpgrp(), signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Grade requests: ``worker REQUEST.json`` once, or ``worker --serve FD`` in a loop.
 
@@ -252,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
         _grade_file(Path(argv[0]))  # one notebook: a zygote would not pay off
         return
     done = os.fdopen(int(argv[1]), "w", buffering=1)
+    if len(argv) > 2:
+        _watch_lifeline(int(argv[2]))
     zygote = None
     try:
         for line in sys.stdin:
