@@ -29,7 +29,7 @@ from . import policy
 from .collect import check_readable, collect, find_assignments
 from .course import make_course
 from .durable import failpoint, write_atomic
-from .executors import Job, LocalSlots, SandboxRefused, slot_limit
+from .executors import CourseFiles, Job, LocalSlots, SandboxRefused, slot_limit
 from .feedback import DEFAULT_MODE, MODES, Pages
 from .gradebook import gradebook_url, notebook_grades, record_grades, safe_url, sync_course
 from .lms import read_roster, remember
@@ -61,36 +61,26 @@ def find_solutions(given: Path | None) -> Path:
     raise ValueError("no solutions folder found; pass --solutions DIR")
 
 
-class _Course:
+class _Course(CourseFiles):
     """The cached template course in ``OUT/.convbook/course``."""
 
     def __init__(self, state: Path, solutions: Path, assignments: list[str]) -> None:
         self.root = state / "course"
         stamp_file = state / "course.json"
         stamp = {a: _digest(solutions / a) for a in sorted(assignments)}
-        old = json.loads(stamp_file.read_text()) if stamp_file.exists() else None
+        try:
+            old = json.loads(stamp_file.read_text())
+        except (OSError, ValueError):
+            old = None
         self.rebuilt = old != stamp
         if self.rebuilt:
+            stamp_file.unlink(missing_ok=True)  # a run killed while building rebuilds it
             shutil.rmtree(self.root, ignore_errors=True)
             make_course(self.root, sorted(assignments), solutions=solutions)
-            stamp_file.write_text(json.dumps(stamp, indent=1))
+            write_atomic(stamp_file, json.dumps(stamp, indent=1))
         self.digests = stamp
         self._solutions: dict[tuple[str, str], dict[str, str]] = {}
-        self.db = self.root / "gradebook.db"
-        self.config = self.root / "nbgrader_config.py"
-
-    def release(self, assignment: str, notebook: str) -> Path:
-        for folder in ("exercises", "release"):
-            path = self.root / folder / assignment / f"{notebook}.ipynb"
-            if path.exists():
-                return path
-        raise ValueError(f"no release of {assignment}/{notebook} in {self.root}")
-
-    def source(self, assignment: str, notebook: str) -> Path:
-        path = self.root / "solutions" / assignment / f"{notebook}.ipynb"
-        if not path.exists():
-            raise ValueError(f"no source of {assignment}/{notebook} in {self.root}")
-        return path
+        super().__init__(self.root)
 
     @property
     def db_url(self) -> str:
@@ -257,9 +247,8 @@ def _course_secret(state: Path) -> bytes:
     that learns its hidden inputs (printing them in a later cell) and comes back with a
     table of answers for them has changed, and so have the inputs."""
     path = state / "secret"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    if not path.exists() or not path.read_text().strip():
+        write_atomic(path, secrets.token_hex(32), mode=0o600)
     return path.read_text().strip().encode()
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .durable import failpoint
+from .durable import failpoint, write_atomic
 from .records import CellGrade, Submission
 
 __all__ = [
@@ -101,8 +101,7 @@ def gradebook_url(out: Path, db: str | None = None) -> str:
         if "://" not in db:
             raise ValueError(f"--db must be a database URL (postgresql://...), not {db!r}")
         remembered.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        remembered.touch(mode=0o600)
-        remembered.write_text(db)
+        write_atomic(remembered, db, mode=0o600)
         return db
     if remembered.is_file():
         return remembered.read_text().strip()

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .durable import write_atomic
 from .records import Submission
 
 __all__ = [
@@ -282,7 +283,7 @@ def remember(submissions: list[Submission], state: Path) -> None:
         entry["name"] = submission.name or entry.get("name", "")
         entry.setdefault("ids", {})[submission.assignment] = submission.lms_id
     if known:
-        (state / _REMEMBERED).write_text(json.dumps(known, indent=1, sort_keys=True))
+        write_atomic(state / _REMEMBERED, json.dumps(known, indent=1, sort_keys=True))
 
 
 def remembered(out: Path) -> dict[str, dict]:
