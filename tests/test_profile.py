@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from convbook.profile import layer_costs
+from convbook.profile import layer_costs, print_costs
 
 
 def test_layer_costs_counts_parameters_and_flops_of_each_layer():
@@ -32,3 +32,12 @@ def test_layer_costs_names_lazy_layers_by_what_they_become():
     rows = layer_costs(net, (1, 1, 8, 8))
     assert [r[0] for r in rows] == [" 0 Conv2d", " 1 Flatten", " 2 Linear"]
     assert rows[2][2] == 4 * 6 * 6 * 2 + 2
+
+
+def test_print_costs_lists_layers_with_weights_or_flops_and_their_shares(capsys):
+    net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(4704, 10))
+    print_costs(layer_costs(net, (1, 1, 28, 28)))
+    header, conv, linear, total = capsys.readouterr().out.splitlines()
+    assert "ReLU" not in header + conv + linear  # no parameters, no FLOPs: not listed
+    assert conv.split()[-2:] == ["0.3", "71.4"] and linear.split()[-2:] == ["99.7", "28.6"]
+    assert total.split()[1:] == ["47,206", "0.3"]

@@ -5,7 +5,7 @@ from torch import nn
 from convbook import Digits, LeNet, Trainer
 from convbook.budget import BUDGETS, Budget
 from convbook.models import Classifier
-from convbook.train import load_histories
+from convbook.train import SUMMARY_PATTERN, History, load_histories
 
 LEARN = Budget(
     "test", max_epochs=None, max_train_batches=None, max_val_batches=None, max_image_size=None
@@ -146,3 +146,29 @@ def test_max_epochs_must_be_positive():
 def test_num_gpus_falls_back_to_cpu_without_accelerator(monkeypatch):
     monkeypatch.setattr("convbook.train.available_gpus", lambda: 0)
     assert Trainer(max_epochs=1, num_gpus=1).device == torch.device("cpu")
+
+
+def test_recent_val_acc_is_the_mean_and_range_of_the_last_10_epochs_and_the_summary_says_so():
+    history = History("LeNet", "Fashion-MNIST: sample; 1,600 / 400", "cpu", "cpu", 12)
+    history.val_acc = [0.1, 0.2] + [0.70, 0.80] * 5  # one epoch's value swings by 10 points
+    history.train_acc = history.train_loss = history.val_loss = [0.5] * 12
+    spread = history.recent_val_acc()
+    assert spread.epochs == 10 and spread.low == 0.70 and spread.high == 0.80
+    assert spread.mean == pytest.approx(0.75)
+    assert history.recent_val_acc(3).mean == pytest.approx((0.7 + 0.8 + 0.8) / 3)
+    match = SUMMARY_PATTERN.search(history.summary())
+    assert match["val_acc"] == "0.800" and match["recent"] == "10"
+    assert (match["val_mean"], match["val_min"], match["val_max"]) == ("0.750", "0.700", "0.800")
+    with pytest.raises(ValueError, match="finished epoch"):
+        History("LeNet", "data", "cpu", "cpu", 1).recent_val_acc()
+
+
+def test_two_runs_differ_beyond_the_spread_only_when_their_ranges_do_not_overlap():
+    def spread(values):
+        run = History("m", "d", "cpu", "cpu", len(values))
+        run.val_acc = values
+        return run.recent_val_acc()
+
+    steady, noisy, worse = spread([0.80] * 10), spread([0.70, 0.84] * 5), spread([0.60] * 10)
+    assert steady.overlaps(noisy) and noisy.overlaps(steady)
+    assert not steady.overlaps(worse) and not worse.overlaps(noisy)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["layer_costs"]
+__all__ = ["layer_costs", "print_costs"]
 
 CostRow = tuple[str, tuple[int, ...], int, int]
 
@@ -40,3 +40,17 @@ def layer_costs(
         name = name or f"{len(rows):>2} {type(module).__name__}"
         rows.append((name, tuple(x.shape), params, counter.get_total_flops()))
     return rows
+
+
+def print_costs(rows: list[CostRow]) -> None:
+    """Print ``layer_costs``'s rows that have parameters or FLOPs as a table, with each
+    row's share of the totals, then the totals (chapter 8)."""
+    total_params = sum(row[2] for row in rows)
+    total_flops = sum(row[3] for row in rows)
+    print(f"{'layer':<16}{'output shape':>19}{'parameters':>13}{'MFLOPs':>9}{'% params':>9}"
+          f"{'% FLOPs':>8}")  # fmt: skip
+    for name, shape, params, flops in rows:
+        if params or flops:
+            shares = f"{100 * params / total_params:>9.1f}{100 * flops / total_flops:>8.1f}"
+            print(f"{name:<16}{str(shape):>19}{params:>13,}{flops / 1e6:>9.1f}{shares}")
+    print(f"{'total':<35}{total_params:>13,}{total_flops / 1e6:>9.1f}")

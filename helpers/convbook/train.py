@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import torch
@@ -20,19 +21,47 @@ from convbook.device import cpu, gpu
 from convbook.device import num_gpus as available_gpus
 from convbook.plot import show_figure
 
-__all__ = ["RESULTS_DIR", "SUMMARY_PATTERN", "History", "Trainer", "load_histories"]
+__all__ = [
+    "RECENT_EPOCHS",
+    "RESULTS_DIR",
+    "SUMMARY_PATTERN",
+    "AccuracySpread",
+    "History",
+    "Trainer",
+    "load_histories",
+]
 
 # Where ``History.save`` keeps runs, one folder per budget. The cpu runs that the book's
 # pages show are committed there and ship with the package, so 8.6 can compare them
 # without retraining, in Colab too.
 RESULTS_DIR = Path(__file__).parent / "results"
 
+# How many final epochs ``History.recent_val_acc`` summarises. On 400 validation images one
+# epoch's accuracy can swing by 15 points; the mean over ten epochs cannot.
+RECENT_EPOCHS = 10
+
 # What ``History.summary`` prints, read back by ``convbook.notebooks.training_results``.
 SUMMARY_PATTERN = re.compile(
     r"^(?P<model>\w+): (?P<epochs>\d+) epochs \((?P<budget>\w+) budget.*\) on (?P<device>\S+), "
-    r".*val acc (?P<val_acc>[\d.]+) \((?P<seconds>[\d.]+) s\)$",
+    r".*, val acc (?P<val_acc>[\d.]+); last (?P<recent>\d+) epochs: val acc mean "
+    r"(?P<val_mean>[\d.]+), min (?P<val_min>[\d.]+), max (?P<val_max>[\d.]+) "
+    r"\((?P<seconds>[\d.]+) s\)$",
     re.MULTILINE,
 )
+
+
+class AccuracySpread(NamedTuple):
+    """Validation accuracy over a run's last epochs: a figure one epoch's swing cannot move."""
+
+    mean: float
+    low: float
+    high: float
+    epochs: int  # how many final epochs it summarises
+
+    def overlaps(self, other: "AccuracySpread") -> bool:
+        """Whether the two min-max ranges overlap, so that the runs' difference in mean
+        accuracy is within the epoch-to-epoch swing of either."""
+        return self.low <= other.high and other.low <= self.high
 
 
 @dataclass
@@ -67,6 +96,19 @@ class History:
             "val_acc": self.val_acc[-1],
         }
 
+    def recent_val_acc(self, epochs: int = RECENT_EPOCHS) -> AccuracySpread:
+        """Mean, lowest and highest validation accuracy over the last ``epochs`` epochs
+        (all of them if the run is shorter).
+
+        Raises:
+            ValueError: before the first epoch ends, or if ``epochs`` < 1.
+        """
+        if not self.val_acc or epochs < 1:
+            raise ValueError(f"need epochs >= 1 and a finished epoch, got {epochs}, "
+                             f"{len(self.val_acc)} epochs run")  # fmt: skip
+        recent = self.val_acc[-epochs:]
+        return AccuracySpread(sum(recent) / len(recent), min(recent), max(recent), len(recent))
+
     def save(self, name: str, folder: str | Path | None = None) -> Path:
         """Write the run to ``folder/<budget>/<name>.json`` (default: :data:`RESULTS_DIR`).
 
@@ -91,20 +133,28 @@ class History:
             raise ValueError(f"{path}: not a saved training run ({exc})") from exc
 
     def summary(self) -> str:
-        f = self.final
+        """One line: the run's setting, its last epoch's metrics and, since one epoch's
+        validation accuracy is noisy, the mean, min and max over the last epochs."""
+        f, recent = self.final, self.recent_val_acc()
         data = self.data.split(";")[0]
         return (
             f"{self.model}: {len(self.train_loss)} epochs ({self.budget} budget, "
             f"{self.epochs_asked} asked) on {self.device}, {data}: "
             f"train loss {f['train_loss']:.3f}, train acc {f['train_acc']:.3f}, "
-            f"val loss {f['val_loss']:.3f}, "
-            f"val acc {f['val_acc']:.3f} ({self.seconds:.1f} s)"
+            f"val loss {f['val_loss']:.3f}, val acc {f['val_acc']:.3f}; "
+            f"last {recent.epochs} epochs: val acc mean {recent.mean:.3f}, "
+            f"min {recent.low:.3f}, max {recent.high:.3f} ({self.seconds:.1f} s)"
         )
 
     def plot(self) -> None:
-        """One figure of the loss and accuracy curves over epochs."""
+        """One figure of the loss and accuracy curves over epochs; the last epochs, which
+        ``recent_val_acc`` averages, are shaded, with a line at their mean val acc."""
         epochs = range(1, len(self.train_loss) + 1)
         fig, ax = plt.subplots(figsize=(4.5, 3))
+        recent = self.recent_val_acc()
+        ax.axvspan(len(epochs) - recent.epochs + 0.5, len(epochs) + 0.5, color="0.92")
+        ax.hlines(recent.mean, len(epochs) - recent.epochs + 0.5, len(epochs) + 0.5, color="k",
+                  lw=1.2, label=f"val_acc, last {recent.epochs}: {recent.mean:.3f}")  # fmt: skip
         ax.plot(epochs, self.train_loss, "-", label="train_loss")
         ax.plot(epochs, self.val_loss, "--", label="val_loss")
         ax.plot(epochs, self.train_acc, ":", label="train_acc")
@@ -112,7 +162,7 @@ class History:
         ax.set_xlabel("epoch")
         ax.set_title(f"{self.model} on {self.data.split(':')[0]} ({self.device})", fontsize=9)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
         fig.tight_layout()
         show_figure(fig)
 

@@ -1,7 +1,7 @@
 """ResNet and ResNeXt blocks, as in d2l 8.6 (He et al., 2016; Xie et al., 2017).
 
 d2l's ``ResNeXtBlock`` passes ``bot_channels // groups`` to ``nn.Conv2d(groups=...)``,
-that is the channels per group, so asking for 16 groups of 32 channels gives 2 groups.
+that is the channels per group, so asking for 16 groups over 32 channels gives 2 groups.
 Here ``groups`` is the number of groups, as its name says.
 """
 

@@ -160,7 +160,7 @@ CPU_RECIPES: dict[str, Recipe] = {
     "NiN": Recipe("NiN", "cpu", 0.1, 64, 67, width=0.25, steps=5000),
     "GoogLeNet": Recipe("GoogLeNet", "cpu", 0.05, 64, 32, width=0.25, steps=3000),
     "BN-LeNet": Recipe("BN-LeNet", "cpu", 0.1, 128, 28, steps=1000),
-    "ResNet-18": Recipe("ResNet-18", "cpu", 0.01, 128, 32, steps=130),
+    "ResNet-18": Recipe("ResNet-18", "cpu", 0.01, 128, 32, steps=260),
 }
 
 

@@ -74,25 +74,6 @@ def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
 """,
     },
     {
-        "cell": "vgg_arch",
-        "why": "VGG-19 with three convolutions in block 3, and no ValueError",
-        "tests": ["test_vgg_arch"],
-        "source": """
-def vgg_arch(num_layers):
-    table = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 3, 4, 4)}
-    return tuple(zip(table.get(num_layers, (2, 2, 3, 3, 3)), (64, 128, 256, 512, 512), strict=True))
-""",
-    },
-    {
-        "cell": "vgg_arch",
-        "why": "hard-codes the visible VGG-16 table",
-        "tests": ["test_vgg_arch"],
-        "source": """
-def vgg_arch(num_layers):
-    return ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
-""",
-    },
-    {
         "cell": "vgg_flops",
         "why": "correct, but torch.tensor(tensor) emits a PyTorch UserWarning on stderr",
         "expect": "full",
@@ -185,47 +166,6 @@ def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
 
     conv_macs, dense_macs = macs(tuple(arch), in_channels, image_size)
     return 2 * conv_macs, 2 * dense_macs
-""",
-    },
-    {
-        "cell": "vgg_arch",
-        "why": "if/elif chain deriving B, D and E from A by adding convolutions per block",
-        "expect": "full",
-        "round": 2,
-        "source": """
-def vgg_arch(num_layers):
-    convs = [1, 1, 2, 2, 2]  # configuration A
-    if num_layers == 11:
-        pass
-    elif num_layers in (13, 16, 19):
-        convs[0] = convs[1] = 2
-        extra = {13: 0, 16: 1, 19: 2}[num_layers]
-        for block in (2, 3, 4):
-            convs[block] += extra
-    else:
-        raise ValueError(f"no VGG configuration has {num_layers} weight layers")
-    channels = [64, 128, 256, 512, 512]
-    return tuple((convs[i], channels[i]) for i in range(5))
-""",
-    },
-    {
-        "cell": "vgg_arch",
-        "why": "a match statement with every table written out as literal tuples",
-        "expect": "full",
-        "round": 3,
-        "source": """
-def vgg_arch(num_layers):
-    match num_layers:
-        case 11:
-            return ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
-        case 13:
-            return ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512))
-        case 16:
-            return ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
-        case 19:
-            return ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
-        case _:
-            raise ValueError(f"VGG has 11, 13, 16 or 19 weight layers, not {num_layers}")
 """,
     },
     {
@@ -342,20 +282,6 @@ def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
 """,
     },
     {
-        "cell": "vgg_arch",
-        "why": "%%time on the answer cell",
-        "expect": "full",
-        "round": 4,
-        "source": """
-%%time
-def vgg_arch(num_layers):
-    convs = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
-    if num_layers not in convs:
-        raise ValueError(f"no VGG with {num_layers} weight layers")
-    return tuple(zip(convs[num_layers], (64, 128, 256, 512, 512)))
-""",
-    },
-    {
         "cell": "vgg_param_count",
         "why": "a helper defined in the cell (vgg_flops calls it too), a lambda, a list"
         " comprehension and a local named pooling",
@@ -400,24 +326,6 @@ def vgg_flops(arch, image_size=224, in_channels=1, num_classes=10):
 """,
     },
     {
-        "cell": "vgg_arch",
-        "why": "a lambda builds each table from the convolutions per block",
-        "expect": "full",
-        "round": 5,
-        "source": """
-table = lambda convs: tuple(zip(convs, (64, 128, 256, 512, 512)))
-
-
-def vgg_arch(num_layers):
-    if num_layers == 11:
-        return table((1, 1, 2, 2, 2))
-    extra = {13: 0, 16: 1, 19: 2}
-    if num_layers not in extra:
-        raise ValueError(f"VGG has 11, 13, 16 or 19 weight layers, not {num_layers}")
-    return table((2, 2) + (2 + extra[num_layers],) * 3)
-""",
-    },
-    {
         "cell": "vgg_param_count",
         "why": "Python's max and abs on the ints, the running total in a local named checks",
         "expect": "full",
@@ -434,6 +342,132 @@ def vgg_param_count(arch, image_size=224, in_channels=1, num_classes=10):
     for n_in, n_out in pairwise(widths):
         checks += n_in * n_out + n_out
     return checks
+""",
+    },
+    # -- vgg_receptive_field ---------------------------------------------------------------
+    {
+        "cell": "vgg_receptive_field",
+        "why": "forgets that a 2 x 2 pooling window widens the field by one value",
+        "tests": ["test_vgg_receptive_field"],
+        "source": """
+def vgg_receptive_field(arch):
+    field, jump = 1, 1
+    for num_convs, _ in arch:
+        field += num_convs * 2 * jump
+        jump *= 2
+    return field
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "takes a pooling to double the field instead of widening it by one value",
+        "tests": ["test_vgg_receptive_field"],
+        "source": """
+def vgg_receptive_field(arch):
+    field = 1
+    for num_convs, _ in arch:
+        field += 2 * num_convs
+        field *= 2
+    return field
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "hard-codes the visible VGG-11 field (right only for the visible example)",
+        "tests": ["test_vgg_receptive_field"],
+        "source": """
+def vgg_receptive_field(arch):
+    return 150
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "stops before the last block's pooling",
+        "tests": ["test_vgg_receptive_field"],
+        "source": """
+def vgg_receptive_field(arch):
+    field, jump = 1, 1
+    for block, (num_convs, _) in enumerate(arch):
+        field += num_convs * 2 * jump
+        if block < len(arch) - 1:
+            field += jump
+            jump *= 2
+    return field
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "walks back from the output: r -> (r - 1) * stride + kernel, layer by layer",
+        "expect": "full",
+        "source": """
+def vgg_receptive_field(arch):
+    layers = []
+    for num_convs, _ in arch:
+        layers += [(3, 1)] * num_convs + [(2, 2)]
+    field = 1
+    for kernel, stride in reversed(layers):
+        field = (field - 1) * stride + kernel
+    return field
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "closed form: block i adds (2 * num_convs + 1) * 2**i",
+        "expect": "full",
+        "round": 2,
+        "source": """
+def vgg_receptive_field(arch):
+    return 1 + sum((2 * n + 1) * 2**i for i, (n, _) in enumerate(arch))
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "right numbers, against the rule: measures the gradient of one output of an"
+        " all-ones network with average pooling (F.conv2d, F.avg_pool2d)",
+        "tests": ["test_vgg_receptive_field"],
+        "source": """
+import torch.nn.functional as F
+
+
+def vgg_receptive_field(arch):
+    side = 32 * 2 ** len(arch)
+    x = torch.zeros(1, 1, side, side, requires_grad=True)
+    y, kernel = x, torch.ones(1, 1, 3, 3)
+    for num_convs, _ in arch:
+        for _ in range(num_convs):
+            y = F.conv2d(y, kernel, padding=1)
+        y = F.avg_pool2d(y, 2)
+    y[0, 0, 16, 16].backward()
+    touched = (x.grad[0, 0] != 0).any(dim=0).nonzero().flatten()
+    return int(touched[-1] - touched[0]) + 1
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "%%time on the answer cell, a while loop over the layers",
+        "expect": "full",
+        "round": 3,
+        "source": """
+%%time
+def vgg_receptive_field(arch):
+    sizes = [n for n, _ in arch]
+    field, jump, block = 1, 1, 0
+    while block < len(sizes):
+        field, jump, block = field + (2 * sizes[block] + 1) * jump, 2 * jump, block + 1
+    return field
+""",
+    },
+    {
+        "cell": "vgg_receptive_field",
+        "why": "recursion over the blocks, from the last one back to the input",
+        "expect": "full",
+        "round": 4,
+        "source": """
+def vgg_receptive_field(arch, field=1):
+    if not arch:
+        return field
+    num_convs = arch[-1][0]
+    return vgg_receptive_field(arch[:-1], (field - 1) * 2 + 2 + 2 * num_convs)
 """,
     },
 ]
