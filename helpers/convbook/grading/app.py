@@ -215,12 +215,13 @@ def grade_folder(
         record_grades(db_url, submission, outcome.grades, _answers(ran),
                       course.solutions(submission.assignment, submission.notebook))  # fmt: skip
         key = (submission.student, submission.assignment, submission.notebook)
-        row = with_gradebook(outcome.row, notebook_grades(db_url, *key))
+        cells = notebook_grades(db_url, *key)
+        row = with_gradebook(outcome.row, cells)
         if submission.note:  # what collect chose for this notebook, whatever its status
             row = replace(row, message="; ".join(filter(None, [row.message, submission.note])))
         if not settings.sandbox:
             row = replace(row, message="; ".join(filter(None, [NO_SANDBOX_NOTE, row.message])))
-        problem = pages.write(row, ran)
+        problem = pages.write(row, ran, cells)
         if problem:
             print(f"warning: {row.student_id}/{row.assignment}: {problem}", file=sys.stderr)
             row = replace(row, message="; ".join(filter(None, [row.message, problem])))

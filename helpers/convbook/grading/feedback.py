@@ -343,13 +343,21 @@ class Pages:
         self.renderer: _Renderer | None = None
         self.written = 0
 
-    def write(self, row: Row, autograded: Path | None) -> str | None:
-        """Write (or keep) the page of ``row``; returns the problem when it could not be."""
+    def write(
+        self, row: Row, autograded: Path | None, grades: list[CellState] | None = None
+    ) -> str | None:
+        """Write (or keep) the page of ``row``; returns the problem when it could not be.
+
+        ``grades`` are the notebook's cells from the gradebook when the caller has just read
+        them (read here otherwise)."""
         key = (row.student_id, row.assignment, row.notebook)
         target = self.folder / row.student_id / row.assignment / f"{row.notebook}.html"
         name = "/".join(key)
         try:
-            grades = notebook_grades(self.db_url, *key) if autograded is not None else []
+            if autograded is None:
+                grades = []
+            elif grades is None:
+                grades = notebook_grades(self.db_url, *key)
             stamp = _stamp(self.mode, row, autograded, grades)
             if self.stamps.get(name) != stamp or not target.is_file():
                 self.stamps.pop(name, None)
